@@ -1,0 +1,41 @@
+"""Monte Carlo rollouts on a finite MDP, vectorised over many episodes (Chapter 1).
+
+Used by the derivation checks as the route to ``V^pi`` that involves no linear algebra.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .mdp import FiniteMDP, as_policy
+
+
+def _sample_rows(cdf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw from each row's categorical distribution, given the rows' CDFs."""
+    u = rng.random(cdf.shape[0])[:, None]
+    return np.minimum((u >= cdf).sum(axis=1), cdf.shape[1] - 1)
+
+
+def sample_returns(
+    mdp: FiniteMDP, pi, start_states, rng: np.random.Generator, horizon: int | None = None
+) -> np.ndarray:
+    """Discounted returns ``sum_t gamma^t r(s_t, a_t)`` of episodes started in ``start_states``.
+
+    Episodes are cut at ``horizon``; by default the smallest one with ``gamma^H < 1e-12``,
+    so the truncation bias is below ``1e-12 max|r| / (1 - gamma)``.
+    """
+    pi = as_policy(pi, mdp.n_states, mdp.n_actions)
+    if horizon is None:
+        mdp.require_discounted("a truncation-free Monte Carlo return")
+        horizon = 1 if mdp.gamma == 0 else math.ceil(math.log(1e-12) / math.log(mdp.gamma))
+    pi_cdf, P_cdf = np.cumsum(pi, axis=1), np.cumsum(mdp.P, axis=2)
+    s = np.asarray(start_states, dtype=np.int64).copy()
+    G, discount = np.zeros(len(s)), 1.0
+    for _ in range(horizon):
+        a = _sample_rows(pi_cdf[s], rng)
+        G += discount * mdp.r[s, a]
+        s = _sample_rows(P_cdf[s, a], rng)
+        discount *= mdp.gamma
+    return G
