@@ -143,13 +143,13 @@ def dc02_value_bound(n_instances: int = 1000, r_max: float = 2.0, seed: int = 2)
     """DC-02: rewards in ``[0, R_max]`` imply ``0 <= V, Q <= R_max / (1 - gamma)``, attained when r = R_max."""
     worst = np.inf
     for mdp, pi, _ in _random_instances(n_instances, seed):
-        scaled = FiniteMDP(mdp.P, r_max * mdp.r, mdp.mu, mdp.gamma)
+        scaled = FiniteMDP(mdp.P, r_max * mdp.r, mdp.rho0, mdp.gamma)
         V = evaluate_policy(scaled, pi)
         Q = q_from_v(scaled, V)
         ceiling = r_max / (1 - mdp.gamma)
         worst = min(worst, V.min(), Q.min(), ceiling - V.max(), ceiling - Q.max())
     full = random_mdp(4, 2, gamma=0.95, seed=seed)
-    full = FiniteMDP(full.P, np.full_like(full.r, r_max), full.mu, full.gamma)
+    full = FiniteMDP(full.P, np.full_like(full.r, r_max), full.rho0, full.gamma)
     V_full = evaluate_policy(full, random_policy(full, np.random.default_rng(seed)))
     return [
         Check("DC-02", "0 ≤ V^π, Q^π ≤ R_max/(1−γ)", "V, Q by linear solve", f"{n_instances} random MDPs",
@@ -251,15 +251,15 @@ def dc06_occupancy(mdp: FiniteMDP | None = None, pi=None, seed: int = 6, horizon
     mdp, pi, rng = _default(mdp, pi, seed)
     d = occupancy(mdp, pi)
     P_pi = policy_transition(mdp, pi)
-    # truncated sum (1-gamma) sum_{t<=T} gamma^t Pr(s_t = .), by pushing mu forward
-    marginal, d_sum = mdp.mu.copy(), np.zeros(mdp.n_states)
+    # truncated sum (1-gamma) sum_{t<=T} gamma^t Pr(s_t = .), by pushing rho0 forward
+    marginal, d_sum = mdp.rho0.copy(), np.zeros(mdp.n_states)
     for t in range(horizon + 1):
         d_sum += (1 - mdp.gamma) * mdp.gamma ** t * marginal
         marginal = marginal @ P_pi
     f = rng.normal(size=(mdp.n_states, mdp.n_actions))
-    lhs_f = mdp.mu @ np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * P_pi, np.sum(pi * f, axis=1))
+    lhs_f = mdp.rho0 @ np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * P_pi, np.sum(pi * f, axis=1))
     rhs_f = np.sum(d[:, None] * pi * f) / (1 - mdp.gamma)
-    J = float(mdp.mu @ evaluate_policy(mdp, pi))
+    J = float(mdp.rho0 @ evaluate_policy(mdp, pi))
     J_occ = float(d @ policy_reward(mdp, pi)) / (1 - mdp.gamma)
     return [
         Check("DC-06", "Σ_s d^π(s) = 1", "solve (I−γP_πᵀ)d=(1−γ)μ", "1", float(abs(d.sum() - 1)), EXACT64),

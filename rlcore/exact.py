@@ -49,19 +49,19 @@ def advantages(mdp: FiniteMDP, pi) -> np.ndarray:
 
 
 def occupancy(mdp: FiniteMDP, pi) -> np.ndarray:
-    """Normalised discounted state occupancy ``d^pi_mu`` (Chapter 1, eq. 1.10).
+    """Normalised discounted state occupancy ``d^pi`` (Chapter 1, eq. 1.10).
 
-    ``d^pi_mu(s) = (1 - gamma) sum_t gamma^t Pr(s_t = s)``, which solves
-    ``(I - gamma P_pi^T) d = (1 - gamma) mu``. It sums to 1.
+    ``d^pi(s) = (1 - gamma) sum_t gamma^t Pr(s_t = s)``, which solves
+    ``(I - gamma P_pi^T) d = (1 - gamma) rho0``. It sums to 1.
     """
     mdp.require_discounted("the discounted occupancy d^pi")
     P_pi = policy_transition(mdp, pi)
-    return np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * P_pi.T, (1 - mdp.gamma) * mdp.mu)
+    return np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * P_pi.T, (1 - mdp.gamma) * mdp.rho0)
 
 
 def expected_return(mdp: FiniteMDP, pi) -> float:
-    """``J(pi) = E_{s_0 ~ mu}[V^pi(s_0)]``."""
-    return float(mdp.mu @ evaluate_policy(mdp, pi))
+    """``J(pi) = E_{s_0 ~ rho0}[V^pi(s_0)]``."""
+    return float(mdp.rho0 @ evaluate_policy(mdp, pi))
 
 
 def bellman_expectation(mdp: FiniteMDP, pi, V: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ Conventions (the book's notation appendix):
 
 * ``P[s, a, s']`` is the probability of moving to ``s'`` after action ``a`` in state ``s``;
 * ``r[s, a]`` is the expected immediate reward of taking ``a`` in ``s``;
-* ``mu[s]`` is the initial-state distribution (written ``\\rho_0`` in the text);
+* ``rho0[s]`` is the initial-state distribution (written ``\\rho_0`` in the text);
 * ``gamma`` is the discount factor;
 * a terminal state is *absorbing*: it loops to itself with reward 0, so every
   infinite-horizon formula needs no special case for episode ends.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Largest deviation from 1 that a row of ``P`` (or of a policy, or ``mu``) may have.
+#: Largest deviation from 1 that a row of ``P`` (or of a policy, or ``rho0``) may have.
 #: Toy-text environments store probabilities such as 1/3 whose sums are off by ~1e-16;
 #: 1e-8 admits those and any hand-written table rounded to eight digits, and rejects
 #: tables that were never normalised.
@@ -45,7 +45,7 @@ def check_distribution_rows(x: np.ndarray, name: str, axis: int = -1) -> None:
     if np.any(x < 0):
         bad = np.argwhere(x < 0)[0]
         raise ValueError(
-            f"{name} has a negative probability {x[tuple(bad)]:.3g} at index {tuple(int(i) for i in bad)}"
+            f"{name} has a negative probability {float(x[tuple(bad)]):.3g} at index {tuple(int(i) for i in bad)}"
         )
     sums = x.sum(axis=axis)
     err = np.abs(sums - 1.0)
@@ -53,13 +53,13 @@ def check_distribution_rows(x: np.ndarray, name: str, axis: int = -1) -> None:
         bad = np.unravel_index(int(np.argmax(err)), np.shape(sums))
         raise ValueError(
             f"{name} (shape {x.shape}) must sum to 1 along axis {axis} within {PROB_ATOL:g}; "
-            f"the sum at index {tuple(int(i) for i in bad)} is {np.asarray(sums)[bad]!r}"
+            f"the sum at index {tuple(int(i) for i in bad)} is {float(np.asarray(sums)[bad]):.10g}"
         )
 
 
 @dataclass(frozen=True, eq=False)
 class FiniteMDP:
-    """A finite, discounted MDP ``(S, A, P, r, mu, gamma)`` (Chapter 1, eq. (1.1)).
+    """A finite, discounted MDP ``(S, A, P, r, rho0, gamma)`` (Chapter 1, eq. (1.1)).
 
     Arrays are validated and converted to float64 on construction. Optional layout fields
     let :mod:`rlcore.plots` draw gridworlds.
@@ -67,7 +67,7 @@ class FiniteMDP:
     Args:
         P: transitions, shape ``(S, A, S)``; each ``P[s, a]`` sums to 1.
         r: expected rewards, shape ``(S, A)``.
-        mu: initial-state distribution, shape ``(S,)``.
+        rho0: initial-state distribution, shape ``(S,)``.
         gamma: discount factor in ``[0, 1]`` (solvers for infinite-horizon quantities need ``< 1``).
         name: a label for plots and messages.
         terminal: boolean mask of absorbing terminal states, shape ``(S,)``.
@@ -78,7 +78,7 @@ class FiniteMDP:
 
     P: np.ndarray
     r: np.ndarray
-    mu: np.ndarray
+    rho0: np.ndarray
     gamma: float
     name: str = "mdp"
     terminal: np.ndarray | None = None
@@ -95,10 +95,10 @@ class FiniteMDP:
         r = _as_float_array(self.r, "r", 2)
         if r.shape != (S, A):
             raise ValueError(f"r must have shape (S, A) = {(S, A)} to match P {P.shape}, got {r.shape}")
-        mu = _as_float_array(self.mu, "mu", 1)
-        if mu.shape != (S,):
-            raise ValueError(f"mu must have shape (S,) = ({S},) to match P {P.shape}, got {mu.shape}")
-        check_distribution_rows(mu, "mu")
+        rho0 = _as_float_array(self.rho0, "rho0", 1)
+        if rho0.shape != (S,):
+            raise ValueError(f"rho0 must have shape (S,) = ({S},) to match P {P.shape}, got {rho0.shape}")
+        check_distribution_rows(rho0, "rho0")
         gamma = float(self.gamma)
         if not (np.isfinite(gamma) and 0.0 <= gamma <= 1.0):
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
@@ -107,7 +107,7 @@ class FiniteMDP:
             raise ValueError(f"terminal must have shape ({S},), got {terminal.shape}")
         if self.grid_shape is not None and self.grid_shape[0] * self.grid_shape[1] != S:
             raise ValueError(f"grid_shape {self.grid_shape} does not hold S = {S} states")
-        for k, v in dict(P=P, r=r, mu=mu, terminal=terminal).items():
+        for k, v in dict(P=P, r=r, rho0=rho0, terminal=terminal).items():
             v.setflags(write=False)
             object.__setattr__(self, k, v)
         object.__setattr__(self, "gamma", gamma)
@@ -176,8 +176,8 @@ def random_mdp(
     rng = np.random.default_rng(seed)
     P = rng.dirichlet(np.full(n_states, alpha), size=(n_states, n_actions))
     r = rng.uniform(0.0, 1.0, size=(n_states, n_actions))
-    mu = rng.dirichlet(np.ones(n_states))
-    return FiniteMDP(P, r, mu, gamma, name=f"random({n_states}x{n_actions}, seed={seed})")
+    rho0 = rng.dirichlet(np.ones(n_states))
+    return FiniteMDP(P, r, rho0, gamma, name=f"random({n_states}x{n_actions}, seed={seed})")
 
 
 def two_state_mdp(gamma: float = 0.9) -> FiniteMDP:
@@ -216,9 +216,9 @@ def chain_mdp(n: int = 5, gamma: float = 0.9, slip: float = 0.0, small_reward: f
         P[s, 1, left] += slip
     r[0, 0] = small_reward * (1 - slip)
     r[n - 1, 1] = 1.0 * (1 - slip)
-    mu = np.zeros(n)
-    mu[0] = 1.0
-    return FiniteMDP(P, r, mu, gamma, name=f"chain({n})", grid_shape=(1, n), action_deltas=((0, -1), (0, 1)))
+    rho0 = np.zeros(n)
+    rho0[0] = 1.0
+    return FiniteMDP(P, r, rho0, gamma, name=f"chain({n})", grid_shape=(1, n), action_deltas=((0, -1), (0, 1)))
 
 
 #: Actions of :func:`gridworld`: up, right, down, left.
@@ -274,8 +274,8 @@ def gridworld(
                 P[s, a, s2] += p
                 bonus = {"G": goal_reward, "H": hole_reward}.get(cells[s2], 0.0)
                 r[s, a] += p * (step_reward + bonus)
-    mu = np.array([c == "S" for c in cells], float)
-    return FiniteMDP(P, r, mu, gamma, name="gridworld", terminal=terminal, grid_shape=(n_rows, n_cols),
+    rho0 = np.array([c == "S" for c in cells], float)
+    return FiniteMDP(P, r, rho0, gamma, name="gridworld", terminal=terminal, grid_shape=(n_rows, n_cols),
                      action_deltas=GRID_ACTIONS, cell_labels=tuple(cells))
 
 
@@ -318,7 +318,7 @@ def from_toytext(env_or_id, gamma: float = 0.99, **make_kwargs) -> FiniteMDP:
     P[terminal] = 0.0
     P[terminal, :, terminal.nonzero()[0]] = 1.0  # absorbing self-loops
     r[terminal] = 0.0
-    mu = np.asarray(base.initial_state_distrib, dtype=np.float64)
+    rho0 = np.asarray(base.initial_state_distrib, dtype=np.float64)
     spec_id = env.spec.id if env.spec is not None else type(base).__name__
     family = spec_id.split("-")[0]
     grid_shape = labels = None
@@ -330,5 +330,5 @@ def from_toytext(env_or_id, gamma: float = 0.99, **make_kwargs) -> FiniteMDP:
         labels = tuple("C" if base._cliff[divmod(s, grid_shape[1])] else "." for s in range(S))
         labels = tuple("S" if s == base.start_state_index else ("G" if terminal[s] else c)
                        for s, c in enumerate(labels))
-    return FiniteMDP(P, r, mu, gamma, name=spec_id, terminal=terminal, grid_shape=grid_shape,
+    return FiniteMDP(P, r, rho0, gamma, name=spec_id, terminal=terminal, grid_shape=grid_shape,
                      action_deltas=_TOYTEXT_DELTAS.get(family), cell_labels=labels)

@@ -9,9 +9,10 @@ from rlcore.check import ERROR, FAIL, NOT_ATTEMPTED, PASS, TIMEOUT, Case, ch01, 
 from rlcore.mdp import FiniteMDP
 
 
-def _mdp(P, r, gamma, mu=None):
+def _mdp(P, r, gamma, rho0=None):
     S = P.shape[0]
-    return FiniteMDP(P, r if r is not None else np.zeros(P.shape[:2]), np.full(S, 1 / S) if mu is None else mu, gamma)
+    r = np.zeros(P.shape[:2]) if r is None else r
+    return FiniteMDP(P, r, np.full(S, 1 / S) if rho0 is None else rho0, gamma)
 
 
 # ---------------------------------------------------------------- references (rlcore's own code)
@@ -25,8 +26,8 @@ def ref_eval(P, r, pi, gamma):
     return V, exact.q_from_v(m, V)
 
 
-def ref_occ(P, mu, pi, gamma):
-    return exact.occupancy(_mdp(P, None, gamma, mu), pi)
+def ref_occ(P, rho0, pi, gamma):
+    return exact.occupancy(_mdp(P, None, gamma, rho0), pi)
 
 
 def ref_vi(P, r, gamma, tol):
@@ -58,13 +59,13 @@ def eval_transposed(P, r, pi, gamma):
     return V, r + gamma * P @ V
 
 
-def occ_unnormalised(P, mu, pi, gamma):  # forgets the (1 - gamma): sums to 1/(1 - gamma)
-    return ref_occ(P, mu, pi, gamma) / (1 - gamma) if gamma < 1 else ref_occ(P, mu, pi, gamma)
+def occ_unnormalised(P, rho0, pi, gamma):  # forgets the (1 - gamma): sums to 1/(1 - gamma)
+    return ref_occ(P, rho0, pi, gamma) / (1 - gamma) if gamma < 1 else ref_occ(P, rho0, pi, gamma)
 
 
-def occ_backwards(P, mu, pi, gamma):  # propagates along P_pi instead of P_pi^T
+def occ_backwards(P, rho0, pi, gamma):  # propagates along P_pi instead of P_pi^T
     P_pi = np.einsum("sa,sat->st", pi, P)
-    return np.linalg.solve(np.eye(len(mu)) - gamma * P_pi, (1 - gamma) * mu)
+    return np.linalg.solve(np.eye(len(rho0)) - gamma * P_pi, (1 - gamma) * rho0)
 
 
 def vi_naive_stop(P, r, gamma, tol):  # stops when ||V_{k+1} - V_k|| < tol

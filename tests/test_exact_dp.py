@@ -88,7 +88,7 @@ def test_cliffwalking_optimal_path_avoids_the_cliff_only_when_slippery_would_mat
     # deterministic cliff: the optimal path hugs the cliff, 13 steps of -1 from the start
     mdp = from_toytext("CliffWalking-v1", gamma=1 - 1e-9)
     V = dp.policy_iteration(mdp).V
-    start = int(np.argmax(mdp.mu))
+    start = int(np.argmax(mdp.rho0))
     assert abs(V[start] - (-13)) < 1e-5
 
 

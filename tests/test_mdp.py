@@ -10,7 +10,7 @@ from rlcore.stats import mean_se
 
 def valid():
     m = random_mdp(3, 2, seed=0)
-    return dict(P=m.P.copy(), r=m.r.copy(), mu=m.mu.copy(), gamma=0.9)
+    return dict(P=m.P.copy(), r=m.r.copy(), rho0=m.rho0.copy(), gamma=0.9)
 
 
 @pytest.mark.parametrize("change, match", [
@@ -18,8 +18,8 @@ def valid():
     (lambda d: d["P"].__setitem__((1, 1), [1.2, -0.2, 0.0]), r"P has a negative probability -0.2 at index \(1, 1, 1\)"),
     (lambda d: d.__setitem__("P", d["P"][:, :, :2]), r"P must have shape \(S, A, S\)"),
     (lambda d: d.__setitem__("r", np.zeros((3, 3))), r"r must have shape \(S, A\) = \(3, 2\) to match P"),
-    (lambda d: d.__setitem__("mu", np.ones(4) / 4), r"mu must have shape \(S,\) = \(3,\) to match P"),
-    (lambda d: d.__setitem__("mu", np.array([0.5, 0.5, 0.5])), r"mu .* must sum to 1"),
+    (lambda d: d.__setitem__("rho0", np.ones(4) / 4), r"rho0 must have shape \(S,\) = \(3,\) to match P"),
+    (lambda d: d.__setitem__("rho0", np.array([0.5, 0.5, 0.5])), r"rho0 .* must sum to 1"),
     (lambda d: d["r"].__setitem__((2, 1), np.nan), r"r contains NaN or inf \(first at index \(2, 1\)\)"),
     (lambda d: d["P"].__setitem__((0, 0, 0), np.inf), r"P contains NaN or inf"),
     (lambda d: d.__setitem__("gamma", 1.5), r"gamma must be in \[0, 1\], got 1.5"),
@@ -122,7 +122,7 @@ def test_toytext_transitions_match_the_simulator():
 
 def test_cliffwalking_rewards():
     m = from_toytext("CliffWalking-v1", gamma=0.9)
-    start = int(np.argmax(m.mu))
+    start = int(np.argmax(m.rho0))
     assert m.cell_labels[start] == "S"
     assert m.r[start, 1] == -100  # stepping right from the start falls off the cliff
     assert m.r[start, 0] == -1

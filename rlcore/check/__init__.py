@@ -185,6 +185,6 @@ def array_problem(got, expected: np.ndarray, atol: float, name: str = "the resul
     if np.any(err > atol):
         i = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
         where = f" at index {tuple(int(k) for k in i)}" if i else ""
-        return (f"{name}{where} is {arr[i]!r}, expected {np.asarray(expected)[i]!r} "
+        return (f"{name}{where} is {arr[i].item()!r}, expected {np.asarray(expected)[i].item()!r} "
                 f"(difference {err[i]:.3g} > tolerance {atol:g})")
     return None

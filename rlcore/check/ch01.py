@@ -90,20 +90,20 @@ def check_evaluate_policy(fn) -> CheckResult:
                         "rlcore.exact.evaluate_policy and rlcore.exact.q_from_v")
 
 
-def _occupancy_reference(P, mu, pi, gamma):
-    return exact.occupancy(FiniteMDP(P, np.zeros(P.shape[:2]), mu, gamma), pi)
+def _occupancy_reference(P, rho0, pi, gamma):
+    return exact.occupancy(FiniteMDP(P, np.zeros(P.shape[:2]), rho0, gamma), pi)
 
 
 def check_occupancy(fn) -> CheckResult:
-    """Exercise 1.3: ``occupancy(P, mu, pi, gamma)`` → the normalised discounted occupancy ``d^pi_mu``."""
+    """Exercise 1.3: ``occupancy(P, rho0, pi, gamma)`` → the normalised discounted occupancy ``d^pi_mu``."""
     cases = []
     for label, mdp, pi, hint in _mdp_cases(seed=13):
         if mdp.gamma == 0:
-            hint = "with gamma = 0 the agent is only ever 'at' its start state: d = mu."
+            hint = "with gamma = 0 the agent is only ever 'at' its start state: d = rho0."
         else:
-            hint = ("d solves d = (1 - gamma) mu + gamma P_pi^T d: probability flows forward along P_pi, and the "
+            hint = ("d solves d = (1 - gamma) rho0 + gamma P_pi^T d: probability flows forward along P_pi, and the "
                     "factor (1 - gamma) makes d a distribution (it sums to 1).")
-        cases.append(Case(label, dict(P=mdp.P.copy(), mu=mdp.mu.copy(), pi=pi, gamma=mdp.gamma), hint))
+        cases.append(Case(label, dict(P=mdp.P.copy(), rho0=mdp.rho0.copy(), pi=pi, gamma=mdp.gamma), hint))
 
     def compare(got, case):
         problem = array_problem(got, case.expected, ATOL, "d")
