@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .exact import bellman_optimality, evaluate_policy, q_from_v
+from .exact import bellman_optimality, evaluate_policy, occupancy, q_from_v
 from .mdp import FiniteMDP
 
 #: Two action values closer than this (relative to their size) count as tied in :func:`greedy`.
@@ -130,3 +130,36 @@ def brute_force_optimum(mdp: FiniteMDP) -> tuple[np.ndarray, np.ndarray]:
     r_pi = mdp.r[idx, policies]  # (K, S)
     values = np.linalg.solve(np.eye(S) - mdp.gamma * P_pi, r_pi[..., None])[..., 0]
     return values.max(axis=0), values
+
+
+def approximate_policy_iteration(
+    mdp: FiniteMDP, rng: np.random.Generator, n_rollouts: int = 400, iterations: int = 15, horizon: int = 100,
+    pi0: np.ndarray | None = None,
+) -> PIResult:
+    """Policy iteration with Monte Carlo evaluation on the policy's own state distribution (Chapter 2).
+
+    Each step draws ``n_rollouts`` start pairs ``s ~ d^{pi_t}``, ``a`` uniform, estimates ``Q^{pi_t}``
+    from one rollout each (pairs never drawn keep the estimate 0), and improves greedily. States
+    that ``pi_t`` rarely visits get poor estimates, so the greedy step can make the policy worse:
+    the oscillation that motivates conservative policy iteration (Chapter 12). ``values`` holds
+    the *exact* value of each iterate, for plotting.
+    """
+    from .simulate import sample_returns
+
+    mdp.require_discounted("approximate policy iteration")
+    S, A = mdp.n_states, mdp.n_actions
+    pi = np.zeros(S, dtype=np.int64) if pi0 is None else np.asarray(pi0, dtype=np.int64)
+    policies, values = [], []
+    for _ in range(iterations):
+        policies.append(pi.copy())
+        values.append(evaluate_policy(mdp, pi))
+        d = occupancy(mdp, pi)
+        states = rng.choice(S, size=n_rollouts, p=d / d.sum())
+        actions = rng.integers(0, A, size=n_rollouts)
+        G = sample_returns(mdp, pi, states, rng, horizon=horizon, first_actions=actions)
+        totals, counts = np.zeros((S, A)), np.zeros((S, A))
+        np.add.at(totals, (states, actions), G)
+        np.add.at(counts, (states, actions), 1)
+        Q_hat = totals / np.maximum(counts, 1)
+        pi = greedy(Q_hat)
+    return PIResult(values[-1], q_from_v(mdp, values[-1]), policies[-1], iterations, policies, values)

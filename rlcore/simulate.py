@@ -19,12 +19,15 @@ def _sample_rows(cdf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def sample_returns(
-    mdp: FiniteMDP, pi, start_states, rng: np.random.Generator, horizon: int | None = None
+    mdp: FiniteMDP, pi, start_states, rng: np.random.Generator, horizon: int | None = None,
+    first_actions=None,
 ) -> np.ndarray:
     """Discounted returns ``sum_t gamma^t r(s_t, a_t)`` of episodes started in ``start_states``.
 
-    Episodes are cut at ``horizon``; by default the smallest one with ``gamma^H < 1e-12``,
-    so the truncation bias is below ``1e-12 max|r| / (1 - gamma)``.
+    With ``first_actions`` the first action of each episode is fixed (a sample of ``Q^pi``);
+    otherwise it is drawn from ``pi`` (a sample of ``V^pi``). Episodes are cut at ``horizon``;
+    by default the smallest one with ``gamma^H < 1e-12``, so the truncation bias is below
+    ``1e-12 max|r| / (1 - gamma)``.
     """
     pi = as_policy(pi, mdp.n_states, mdp.n_actions)
     if horizon is None:
@@ -33,8 +36,8 @@ def sample_returns(
     pi_cdf, P_cdf = np.cumsum(pi, axis=1), np.cumsum(mdp.P, axis=2)
     s = np.asarray(start_states, dtype=np.int64).copy()
     G, discount = np.zeros(len(s)), 1.0
-    for _ in range(horizon):
-        a = _sample_rows(pi_cdf[s], rng)
+    for t in range(horizon):
+        a = np.asarray(first_actions) if (t == 0 and first_actions is not None) else _sample_rows(pi_cdf[s], rng)
         G += discount * mdp.r[s, a]
         s = _sample_rows(P_cdf[s, a], rng)
         discount *= mdp.gamma

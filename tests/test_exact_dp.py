@@ -105,3 +105,30 @@ def test_dp_rejects_bad_arguments():
         dp.value_iteration(mdp, V0=np.zeros(5))
     with pytest.raises(ValueError, match="gamma in"):
         dp.policy_iteration(mdp.with_gamma(1.0))
+
+
+def test_sample_returns_with_first_action_estimates_q():
+    from rlcore.simulate import sample_returns
+    from rlcore.stats import mean_se
+
+    mdp = random_mdp(3, 2, gamma=0.8, seed=3)
+    rng = np.random.default_rng(0)
+    pi = random_policy(mdp, rng)
+    Q = exact.action_values(mdp, pi)
+    for s in range(3):
+        for a in range(2):
+            G = sample_returns(mdp, pi, np.full(3000, s), rng, first_actions=np.full(3000, a))
+            mean, se = mean_se(G)
+            assert abs(mean - Q[s, a]) <= 4 * se  # MC(3000): 4 standard errors
+
+
+def test_approximate_policy_iteration_is_reproducible_and_reports_exact_values():
+    from rlcore.mdp import gridworld
+
+    world = gridworld(slip=0.2)
+    runs = [dp.approximate_policy_iteration(world, np.random.default_rng(1), n_rollouts=200, iterations=5)
+            for _ in range(2)]
+    for a, b in zip(runs[0].policies, runs[1].policies):
+        assert np.array_equal(a, b)
+    for pi, V in zip(runs[0].policies, runs[0].values):
+        np.testing.assert_allclose(V, exact.evaluate_policy(world, pi), atol=1e-12)
