@@ -109,19 +109,25 @@ def _random_instances(count: int, seed: int):
         yield mdp, random_policy(mdp, rng), rng
 
 
+def _q_by_sa_solve(mdp: FiniteMDP, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Q = (I - gamma P Pi)^{-1} r`` in state-action space, with ``P`` as (SA x S) and ``Pi`` as (S x SA)."""
+    S, A = mdp.n_states, mdp.n_actions
+    Pi = np.zeros((S, S * A))
+    for s in range(S):
+        Pi[s, s * A:(s + 1) * A] = pi[s]
+    Q = np.linalg.solve(np.eye(S * A) - mdp.gamma * mdp.P.reshape(S * A, S) @ Pi, mdp.r.reshape(-1))
+    return Q.reshape(S, A), Pi
+
+
 @_timed
 def dc01_bellman_consistency(mdp: FiniteMDP | None = None, pi=None, seed: int = 0, n_rollouts: int = 2000):
     """DC-01: ``V = (I - gamma P_pi)^{-1} r_pi`` agrees with the Q-form, with iteration, and with rollouts."""
     mdp, pi, rng = _default(mdp, pi, seed)
-    S, A, gamma = mdp.n_states, mdp.n_actions, mdp.gamma
+    S, gamma = mdp.n_states, mdp.gamma
     V = evaluate_policy(mdp, pi)
     # Q-form: P as an (SA x S) matrix, Pi as (S x SA); Q = (I - gamma P Pi)^{-1} r, V = Pi Q.
-    P_sa = mdp.P.reshape(S * A, S)
-    Pi = np.zeros((S, S * A))
-    for s in range(S):
-        Pi[s, s * A:(s + 1) * A] = pi[s]
-    Q = np.linalg.solve(np.eye(S * A) - gamma * P_sa @ Pi, mdp.r.reshape(-1))
-    V_qform = Pi @ Q
+    Q, Pi = _q_by_sa_solve(mdp, pi)
+    V_qform = Pi @ Q.reshape(-1)
     V_iter = np.zeros(S)
     for _ in range(1000 if gamma < 0.98 else 3000):  # error gamma^k ||V|| < 1e-10 for these gammas
         V_iter = bellman_expectation(mdp, pi, V_iter)
@@ -276,12 +282,7 @@ def dc06_occupancy(mdp: FiniteMDP | None = None, pi=None, seed: int = 6, horizon
 def dc07_advantage_zero_mean(mdp: FiniteMDP | None = None, pi=None, seed: int = 7):
     """DC-07: ``sum_a pi(a|s) A^pi(s, a) = 0`` for every state."""
     mdp, pi, _ = _default(mdp, pi, seed)
-    S, A = mdp.n_states, mdp.n_actions
-    # Q from the SA-space solve, V from the S-space solve: two independent routes
-    Pi = np.zeros((S, S * A))
-    for s in range(S):
-        Pi[s, s * A:(s + 1) * A] = pi[s]
-    Q = np.linalg.solve(np.eye(S * A) - mdp.gamma * mdp.P.reshape(S * A, S) @ Pi, mdp.r.reshape(-1)).reshape(S, A)
+    Q, _ = _q_by_sa_solve(mdp, pi)  # Q from the SA-space solve, V from the S-space solve: independent routes
     V = evaluate_policy(mdp, pi)
     return [Check("DC-07", "E_{a∼π}[A^π(s,a)] = 0 in every state", "Σ_a π(a|s)(Q−V)", "0",
                   float(np.max(np.abs(np.sum(pi * (Q - V[:, None]), axis=1)))), EXACT64)]

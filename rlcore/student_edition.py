@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.notebooks:
         if path.suffix != ".ipynb" or not path.is_file():
             parser.error(f"{path} is not a notebook file (.ipynb)")
-        nb = student_notebook(json.loads(path.read_text(encoding="utf-8")))
-        n = sum(BEGIN in "".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"])
+        original = json.loads(path.read_text(encoding="utf-8"))
+        nb = student_notebook(original)
+        n = sum(BEGIN in "".join(c["source"]) for c in original["cells"])
         target = args.out / path.name
         target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"{path} -> {target} ({n} solution cell{'s' * (n != 1)} stubbed)")
