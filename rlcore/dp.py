@@ -26,9 +26,13 @@ def greedy(Q: np.ndarray) -> np.ndarray:
     Q = np.asarray(Q, dtype=np.float64)
     if Q.ndim != 2 or not np.all(np.isfinite(Q)):
         raise ValueError(f"Q must be a finite 2-D array (S, A), got shape {Q.shape}")
+    return _near_best(Q).argmax(axis=1)  # argmax of booleans = first True
+
+
+def _near_best(Q: np.ndarray) -> np.ndarray:
+    """Mask of the actions whose value is within ``TIE_RTOL`` of their row's maximum."""
     best = Q.max(axis=1, keepdims=True)
-    is_best = Q >= best - TIE_RTOL * np.maximum(1.0, np.abs(best))
-    return is_best.argmax(axis=1)  # argmax of booleans = first True
+    return Q >= best - TIE_RTOL * np.maximum(1.0, np.abs(best))
 
 
 @dataclass
@@ -100,10 +104,8 @@ def policy_iteration(mdp: FiniteMDP, pi0: np.ndarray | None = None, max_iter: in
         Q = q_from_v(mdp, V)
         policies.append(pi.copy())
         values.append(V)
-        new_pi = greedy(Q)
-        current = Q[np.arange(mdp.n_states), pi]
-        keep = current >= Q.max(axis=1) - TIE_RTOL * np.maximum(1.0, np.abs(Q.max(axis=1)))
-        new_pi = np.where(keep, pi, new_pi)
+        keep = _near_best(Q)[np.arange(mdp.n_states), pi]  # the current action is among the best
+        new_pi = np.where(keep, pi, greedy(Q))
         if np.array_equal(new_pi, pi):
             return PIResult(V, Q, pi, t, policies, values)
         pi = new_pi
