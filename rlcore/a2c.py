@@ -21,22 +21,22 @@ from .ppo import _configure, normalize
 
 @dataclass
 class A2CConfig(OnPolicyConfig):
-    """A2C's settings. Defaults: a CartPole-v1 configuration that solves it in about 10^5 steps."""
+    """A2C's settings. Defaults: a CartPole-v1 configuration that holds greedy returns of 500 from about 10^5 steps."""
 
     num_steps: int = 8
     """T: steps per environment in each rollout (the n of the n-step returns)."""
     total_steps: int = 150_000
     """Environment steps to train for."""
-    gamma: float = 0.99
+    gamma: float = 0.98
     """Discount factor."""
-    gae_lambda: float = 1.0
-    """lambda of GAE; 1 gives the classic n-step A2C advantages."""
+    gae_lambda: float = 0.9
+    """lambda of GAE; 1 gives the classic n-step A2C advantages (noisier on CartPole)."""
     lr: float = 1e-3
     """Learning rate."""
     anneal_lr: bool = True
     """Decay the learning rate linearly to 0 over training."""
-    normalize_advantages: bool = False
-    """Standardise each rollout's advantages."""
+    normalize_advantages: bool = True
+    """Standardise each rollout's advantages (without it, CartPole runs often collapse after solving it)."""
     optimizer: str = "adam"
     """"adam" (eps 1e-5) or "rmsprop" (alpha 0.99, eps 1e-5, as the A3C paper and Stable-Baselines3)."""
 

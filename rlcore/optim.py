@@ -44,21 +44,24 @@ class Adam:
 
     @torch.no_grad()
     def step(self) -> None:
-        if any(p.grad is None for p in self.params):
-            raise RuntimeError("Adam.step: every parameter needs a gradient (did the loss use all of them?)")
-        grads = [p.grad for p in self.params]
+        params, grads, m, v = self.params, [p.grad for p in self.params], self.m, self.v
+        if any(g is None for g in grads):  # parameters the loss did not use are left alone, as in torch.optim
+            keep = [i for i, g in enumerate(grads) if g is not None]
+            params, grads, m, v = ([xs[i] for i in keep] for xs in (params, grads, m, v))
+        if not params:
+            return
         lr, (b1, b2) = self.param_groups[0]["lr"], self.betas
         self.t += 1
         if self.fused:
             self.step_tensor.fill_(self.t)
-            torch._fused_adam_(self.params, grads, self.m, self.v, [], [self.step_tensor] * len(self.params),
+            torch._fused_adam_(params, grads, m, v, [], [self.step_tensor] * len(params),
                                lr=lr, beta1=b1, beta2=b2, weight_decay=0.0, eps=self.eps,
                                amsgrad=False, maximize=False)
             return
-        torch._foreach_lerp_(self.m, grads, 1 - b1)  # m <- b1 m + (1 - b1) g
-        torch._foreach_mul_(self.v, b2)
-        torch._foreach_addcmul_(self.v, grads, grads, 1 - b2)  # v <- b2 v + (1 - b2) g^2
+        torch._foreach_lerp_(m, grads, 1 - b1)  # m <- b1 m + (1 - b1) g
+        torch._foreach_mul_(v, b2)
+        torch._foreach_addcmul_(v, grads, grads, 1 - b2)  # v <- b2 v + (1 - b2) g^2
         bias1, bias2 = 1 - b1**self.t, 1 - b2**self.t
-        denom = torch._foreach_div(torch._foreach_sqrt(self.v), math.sqrt(bias2))
+        denom = torch._foreach_div(torch._foreach_sqrt(v), math.sqrt(bias2))
         torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(self.params, self.m, denom, -lr / bias1)
+        torch._foreach_addcdiv_(params, m, denom, -lr / bias1)

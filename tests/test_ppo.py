@@ -1,0 +1,94 @@
+"""PPO's losses and rules, against hand-computed cases."""
+
+import numpy as np
+import pytest
+import torch
+
+from rlcore.nets import ActorCritic
+from rlcore.optim import Adam
+from rlcore.ppo import PPOConfig, clipped_surrogate_loss, ppo_update, value_loss
+
+EPS = 0.2
+# a grid of ratios that avoids the kinks at 1 +- eps, where the derivative is one-sided
+RATIOS = [0.5, 0.7, 0.79, 0.81, 0.95, 1.0, 1.05, 1.19, 1.21, 1.5, 2.5]
+
+
+def hand_loss_and_grad(rho, A, eps):
+    """Per-sample -min(rho A, clip(rho) A), and its derivative in rho, case by case."""
+    if A > 0:
+        return (-(1 + eps) * A, 0.0) if rho > 1 + eps else (-rho * A, -A)  # flat only above 1 + eps
+    return (-(1 - eps) * A, 0.0) if rho < 1 - eps else (-rho * A, -A)  # flat only below 1 - eps
+
+
+@pytest.mark.parametrize("A", [1.7, -0.6])
+@pytest.mark.parametrize("rho", RATIOS)
+def test_clipped_loss_value_and_gradient(rho, A):
+    ratio = torch.tensor([rho], dtype=torch.float64, requires_grad=True)
+    loss = clipped_surrogate_loss(ratio, torch.tensor([A], dtype=torch.float64), EPS)
+    loss.backward()
+    value, grad = hand_loss_and_grad(rho, A, EPS)
+    assert loss.item() == pytest.approx(value, abs=1e-12)
+    assert ratio.grad.item() == pytest.approx(grad, abs=1e-12)
+
+
+def test_gradient_is_zero_only_on_the_improving_side():
+    """Errata E0.21/E2.28/E3.14: outside [1-eps, 1+eps] the gradient vanishes only where moving further would help."""
+    A = torch.tensor([1.0, 1.0, -1.0, -1.0], dtype=torch.float64)
+    rho = torch.tensor([1.5, 0.5, 0.5, 1.5], dtype=torch.float64, requires_grad=True)
+    # per-sample losses: the mean's gradient is 1/4 of each sample's
+    clipped_surrogate_loss(rho, A, EPS).backward()
+    # A>0, rho>1+eps: clipped, 0 | A>0, rho<1-eps: full -A | A<0, rho<1-eps: clipped, 0 | A<0, rho>1+eps: full -A
+    np.testing.assert_allclose(rho.grad.numpy() * 4, [0.0, -1.0, 0.0, 1.0])
+
+
+def test_unclipped_surrogate_and_value_clipping():
+    ratio, A = torch.tensor([0.5, 2.0]), torch.tensor([1.0, 1.0])
+    assert clipped_surrogate_loss(ratio, A, None).item() == pytest.approx(-1.25)
+    v, R, v_old = torch.tensor([3.0, 3.0]), torch.tensor([0.0, 4.0]), torch.tensor([2.0, 2.0])
+    assert value_loss(v, R, v_old, None).item() == pytest.approx((9 + 1) / 2)
+    # clipped V = 2 + clip(1, +-0.5) = 2.5: max((3-0)^2, (2.5-0)^2) = 9, max((3-4)^2, (2.5-4)^2) = 2.25
+    assert value_loss(v, R, v_old, 0.5).item() == pytest.approx((9 + 2.25) / 2)
+
+
+def fake_batch(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return {"obs": torch.randn(n, 3, generator=g), "actions": torch.randint(0, 2, (n,), generator=g),
+            "log_probs": torch.full((n,), float(np.log(0.5))), "values": torch.zeros(n),
+            "advantages": torch.randn(n, generator=g), "returns": torch.randn(n, generator=g)}
+
+
+def run_update(lr, **cfg):
+    torch.manual_seed(0)
+    net = ActorCritic(3, 2, True, hidden=(16,), ortho_init=False)
+    with torch.no_grad():
+        net.policy_out.weight.zero_()
+        net.policy_out.bias.zero_()  # pi_old = uniform, matching the batch's log_probs
+    config = PPOConfig(progress=False, **cfg)
+    state = {"generator": torch.Generator().manual_seed(0)}
+    stats = ppo_update(net, Adam(net.parameters(), lr=lr), fake_batch(), config, 1.0, state)
+    return stats, state
+
+
+def test_adaptive_kl_coefficient_doubles_and_halves():
+    big, state = run_update(0.05, epochs=10, batch_size=16, clip_range=None, kl_coef=0.1, kl_target=1e-3)
+    assert big["approx_kl"] > 1.5e-3 and state["kl_coef"] == pytest.approx(0.2)
+    small, state = run_update(1e-7, epochs=1, batch_size=64, clip_range=None, kl_coef=0.1, kl_target=1e-3)
+    assert small["approx_kl"] < 1e-3 / 1.5 and state["kl_coef"] == pytest.approx(0.05)
+
+
+def test_kl_early_stopping_ends_the_epochs():
+    stats, _ = run_update(0.05, epochs=10, batch_size=16, target_kl=1e-4)
+    assert stats["epochs"] == 0  # stopped during the first epoch: after one step the KL already exceeds 1e-4
+    full, _ = run_update(0.05, epochs=10, batch_size=16)
+    assert full["epochs"] == 10 and full["approx_kl"] > stats["approx_kl"]
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="clip_range"):
+        PPOConfig(clip_range=1.5)
+    with pytest.raises(ValueError, match="kl_coef"):
+        PPOConfig(kl_target=0.01)
+    with pytest.raises(ValueError, match="num_envs"):
+        PPOConfig(num_envs=0)
+    with pytest.raises(ValueError, match="gamma"):
+        PPOConfig(gamma=1.5)
