@@ -37,8 +37,9 @@ RESULTS = Path(__file__).parent / "results"
 # RL-Zoo's tuned CartPole-v1 PPO (hyperparams/ppo.yml), the same for both libraries in protocol (a).
 ZOO_PPO = dict(num_envs=8, num_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, epochs=20, ent_coef=0.0,
                lr=1e-3, anneal_lr=True, clip_range=0.2, anneal_clip=True, total_steps=100_000)
-# rlcore's own configuration for time to solve: fewer epochs and smaller rollouts, same total budget.
-RLCORE_BEST_PPO = dict(num_envs=8, num_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, epochs=10,
+# rlcore's own configuration for time to solve: rollouts half as long (an update every 128 steps),
+# 10 epochs instead of 20, twice the learning rate, half the step budget.
+RLCORE_BEST_PPO = dict(num_envs=8, num_steps=16, batch_size=128, gae_lambda=0.8, gamma=0.98, epochs=10,
                        ent_coef=0.0, lr=2e-3, anneal_lr=True, clip_range=0.2, anneal_clip=True, total_steps=50_000)
 # SB3's A2C defaults (n_steps 5, RMSprop lr 7e-4, gamma 0.99, lambda 1, no advantage normalisation), 8 envs.
 SB3_A2C = dict(num_envs=8, num_steps=5, gamma=0.99, gae_lambda=1.0, lr=7e-4, anneal_lr=False, optimizer="rmsprop",
