@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .onpolicy import Agent, OnPolicyConfig, clip_grad_norm_, train_onpolicy
+from .onpolicy import Agent, OnPolicyConfig, clip_grad_norm_, configure, train_onpolicy
 from .optim import Adam
-from .ppo import _configure, normalize
+from .ppo import normalize
 
 
 @dataclass
@@ -71,5 +71,5 @@ def make_optimizer(params, cfg: A2CConfig):
 
 def train_a2c(config: A2CConfig | None = None, callback: Callable | None = None, **overrides) -> Agent:
     """Train an A2C agent; ``overrides`` replace fields of ``config`` (default :class:`A2CConfig`)."""
-    config = _configure(A2CConfig, config, overrides)
+    config = configure(A2CConfig, config, overrides)
     return train_onpolicy(config, a2c_update, make_optimizer, callback)

@@ -76,8 +76,8 @@ class TwinTanhMLP(torch.autograd.Function):
 
     Forward: ``h_0 = s``, ``h_k = tanh(h_{k-1} W_k + b_k)`` for both towers (weights ``(2, in, out)``).
     Backward, with ``g_k = dL/dh_k``: ``dz_k = g_k (1 - h_k^2)``, ``dW_k = h_{k-1}^T dz_k``,
-    ``db_k = sum_batch dz_k``, ``g_{k-1} = dz_k W_k^T``. Eight PyTorch calls per layer instead of the
-    two dozen autograd makes; ``tests/test_nets.py`` checks it against autograd with ``gradcheck``.
+    ``db_k = sum_batch dz_k``, ``g_{k-1} = dz_k W_k^T``: a handful of calls per layer, fewer than
+    autograd records; ``tests/test_nets.py`` checks it against autograd with ``gradcheck``.
     """
 
     @staticmethod

@@ -175,6 +175,15 @@ def evaluate_policy(policy: Callable[[np.ndarray], np.ndarray], env_id: str, epi
     return returns
 
 
+def configure(cls, config, overrides: dict):
+    """``config`` (default ``cls()``) with ``overrides`` applied; a clear error for the wrong config type."""
+    if config is None:
+        return cls(**overrides)
+    if not isinstance(config, cls):
+        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+    return dataclasses.replace(config, **overrides)
+
+
 def clip_grad_norm_(params: list[torch.Tensor], max_norm: float | None) -> float:
     """Scale gradients so their global L2 norm is at most ``max_norm``; return the norm before clipping."""
     grads = [p.grad for p in params if p.grad is not None]

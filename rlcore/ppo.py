@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .onpolicy import Agent, OnPolicyConfig, clip_grad_norm_, train_onpolicy
+from .onpolicy import Agent, OnPolicyConfig, clip_grad_norm_, configure, train_onpolicy
 from .optim import Adam
 
 
@@ -177,15 +177,6 @@ def train_ppo(config: PPOConfig | None = None, callback: Callable | None = None,
     >>> agent = train_ppo(total_steps=50_000, seed=1, progress=False)   # doctest: +SKIP
     >>> agent.evaluate(episodes=20).mean()                               # doctest: +SKIP
     """
-    config = _configure(PPOConfig, config, overrides)
+    config = configure(PPOConfig, config, overrides)
     return train_onpolicy(config, ppo_update, adam, callback)
 
-
-def _configure(cls, config, overrides):
-    if config is None:
-        return cls(**overrides)
-    if not isinstance(config, cls):
-        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
-    import dataclasses
-
-    return dataclasses.replace(config, **overrides)
