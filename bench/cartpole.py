@@ -55,6 +55,12 @@ class Clock:
     def seconds(self) -> float:
         return time.perf_counter() - self.start - self.paused
 
+    def evaluate(self, curve: list, steps: int, policy, env_id: str) -> None:
+        """Append ``(steps, training seconds, mean greedy return)`` to ``curve``, not counting the evaluation."""
+        pause = time.perf_counter()
+        curve.append((steps, self.seconds(), float(np.mean(evaluate_policy(policy, env_id, EVAL_EPISODES)))))
+        self.paused += time.perf_counter() - pause
+
 
 def run_rlcore(algo: str, config: dict, seed: int, env_id="CartPole-v1") -> dict:
     curve = []
@@ -64,9 +70,7 @@ def run_rlcore(algo: str, config: dict, seed: int, env_id="CartPole-v1") -> dict
     def callback(record, agent):
         if record["steps"] >= next_eval[0]:
             next_eval[0] += EVAL_EVERY
-            pause = time.perf_counter()
-            curve.append((record["steps"], clock.seconds(), float(np.mean(agent.evaluate(EVAL_EPISODES)))))
-            clock.paused += time.perf_counter() - pause
+            clock.evaluate(curve, record["steps"], agent.act, env_id)
 
     train = train_ppo if algo == "ppo" else train_a2c
     agent = train(env_id=env_id, seed=seed, progress=False, callback=callback, **config)
@@ -89,11 +93,8 @@ def run_sb3(algo: str, kwargs: dict, total_steps: int, seed: int, env_id="CartPo
         def _on_step(self):
             if self.num_timesteps >= self.next_eval:
                 self.next_eval += EVAL_EVERY
-                pause = time.perf_counter()
-                ret = evaluate_policy(lambda obs: self.model.predict(obs, deterministic=True)[0], env_id,
-                                      EVAL_EPISODES)
-                curve.append((self.num_timesteps, self.clock.seconds(), float(np.mean(ret))))
-                self.clock.paused += time.perf_counter() - pause
+                self.clock.evaluate(curve, self.num_timesteps,
+                                    lambda obs: self.model.predict(obs, deterministic=True)[0], env_id)
             return True
 
         def _on_training_end(self):

@@ -42,8 +42,7 @@ class A2CConfig(OnPolicyConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.optimizer not in ("adam", "rmsprop"):
-            raise ValueError(f"A2CConfig.optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
+        self.require(self.optimizer in ("adam", "rmsprop"), "optimizer", "'adam' or 'rmsprop'")
 
 
 def a2c_update(net, optimizer, batch: dict[str, torch.Tensor], cfg: A2CConfig, progress_remaining: float,

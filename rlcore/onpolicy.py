@@ -76,22 +76,26 @@ class OnPolicyConfig:
     max_loss: float = 1e8
     """Stop with TrainingDiverged when a loss's magnitude exceeds this."""
 
+    def require(self, ok: bool, name: str, expected: str) -> None:
+        """Raise ``ValueError("<Config>.<name> must be <expected>, got <value>")`` unless ``ok``."""
+        if not ok:
+            raise ValueError(f"{type(self).__name__}.{name} must be {expected}, got {getattr(self, name)!r}")
+
+    def require_positive_int(self, name: str) -> None:
+        v = getattr(self, name)
+        self.require(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1, name,
+                     "a positive integer")
+
     def __post_init__(self):
-        def need(cond, name, expected):
-            if not cond:
-                raise ValueError(f"{type(self).__name__}.{name} must be {expected}, got {getattr(self, name)!r}")
-
-        def positive_int(name):
-            v = getattr(self, name)
-            need(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1, name, "a positive integer")
-
+        need = self.require
         for name in ("num_envs", "num_steps", "total_steps", "eval_episodes"):
-            positive_int(name)
+            self.require_positive_int(name)
         need(isinstance(self.env_id, str), "env_id", "a Gymnasium id such as 'CartPole-v1'")
         need(0.0 <= self.gamma <= 1.0, "gamma", "in [0, 1]")
         need(0.0 <= self.gae_lambda <= 1.0, "gae_lambda", "in [0, 1]")
         need(self.lr > 0 and math.isfinite(self.lr), "lr", "a positive number")
-        need(self.vf_coef >= 0 and self.ent_coef >= 0, "vf_coef" if self.vf_coef < 0 else "ent_coef", ">= 0")
+        need(self.vf_coef >= 0, "vf_coef", ">= 0")
+        need(self.ent_coef >= 0, "ent_coef", ">= 0")
         need(self.max_grad_norm is None or self.max_grad_norm > 0, "max_grad_norm", "None or > 0")
         need(self.reward_scale > 0, "reward_scale", "> 0")
         need(isinstance(self.seed, (int, np.integer)) and self.seed >= 0, "seed", "a non-negative integer")

@@ -50,21 +50,14 @@ class PPOConfig(OnPolicyConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        checks = {
-            "epochs": isinstance(self.epochs, int) and self.epochs >= 1,
-            "batch_size": isinstance(self.batch_size, int) and self.batch_size >= 2,
-            "clip_range": self.clip_range is None or 0 < self.clip_range < 1,
-            "clip_range_vf": self.clip_range_vf is None or self.clip_range_vf > 0,
-            "kl_coef": self.kl_coef >= 0,
-            "kl_target": self.kl_target is None or self.kl_target > 0,
-            "target_kl": self.target_kl is None or self.target_kl > 0,
-        }
-        expected = {"epochs": "a positive integer", "batch_size": "an integer >= 2", "clip_range": "None or in (0, 1)",
-                    "clip_range_vf": "None or > 0", "kl_coef": ">= 0", "kl_target": "None or > 0",
-                    "target_kl": "None or > 0"}
-        for name, ok in checks.items():
-            if not ok:
-                raise ValueError(f"PPOConfig.{name} must be {expected[name]}, got {getattr(self, name)!r}")
+        need = self.require
+        self.require_positive_int("epochs")
+        need(isinstance(self.batch_size, int) and self.batch_size >= 2, "batch_size", "an integer >= 2")
+        need(self.clip_range is None or 0 < self.clip_range < 1, "clip_range", "None or in (0, 1)")
+        need(self.clip_range_vf is None or self.clip_range_vf > 0, "clip_range_vf", "None or > 0")
+        need(self.kl_coef >= 0, "kl_coef", ">= 0")
+        need(self.kl_target is None or self.kl_target > 0, "kl_target", "None or > 0")
+        need(self.target_kl is None or self.target_kl > 0, "target_kl", "None or > 0")
         if self.kl_target is not None and self.kl_coef == 0:
             raise ValueError("PPOConfig.kl_target adapts the KL penalty, so kl_coef (its initial beta) must be > 0")
 
