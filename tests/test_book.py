@@ -9,8 +9,8 @@ import pytest
 import tomllib
 import yaml
 
-from rlcore.check import NOT_ATTEMPTED, PASS
-from rlcore.student_edition import BEGIN, END, main
+from rlcore.exercises import NOT_ATTEMPTED, PASS
+from rlcore.book.student_edition import BEGIN, END, main
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("ch*.ipynb"))
@@ -56,7 +56,7 @@ def exercise_pairs(path):
 
 def run_pair(solution: str, checker: str):
     namespace: dict = {}
-    exec("import numpy as np\nfrom rlcore.check import ch01, ch02", namespace)
+    exec("import numpy as np\nfrom rlcore.exercises import ch01, ch02", namespace)
     exec(solution, namespace)
     return eval(checker.strip(), namespace)
 

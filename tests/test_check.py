@@ -4,9 +4,10 @@ and never crashes on stubs, exceptions, NaN, wrong shapes or endless loops."""
 import numpy as np
 import pytest
 
-from rlcore import dp, exact, returns
-from rlcore.check import ERROR, FAIL, NOT_ATTEMPTED, PASS, TIMEOUT, Case, ch01, ch02, run_exercise
-from rlcore.mdp import FiniteMDP
+from rlcore.estimators import returns
+from rlcore.exercises import ERROR, FAIL, NOT_ATTEMPTED, PASS, TIMEOUT, Case, ch01, ch02, run_exercise
+from rlcore.tabular import dp, exact
+from rlcore.tabular.mdp import FiniteMDP
 
 
 def _mdp(P, r, gamma, rho0=None):
@@ -131,7 +132,7 @@ def test_reference_passes_and_wrong_answers_fail(checker, reference, wrongs):
 
 @pytest.mark.parametrize("checker", [c for c, _, _ in CASES], ids=lambda c: c.__name__)
 def test_stub_is_reported_not_attempted(checker):
-    def stub(*args):
+    def stub(*args, **kwargs):
         raise NotImplementedError
 
     result = checker(stub)
@@ -140,13 +141,13 @@ def test_stub_is_reported_not_attempted(checker):
 
 @pytest.mark.parametrize("checker", [c for c, _, _ in CASES], ids=lambda c: c.__name__)
 def test_exceptions_and_nan_are_reported(checker):
-    def raises(*args):
+    def raises(*args, **kwargs):
         return 1 / 0
 
     result = checker(raises)
     assert result.status == ERROR and "ZeroDivisionError" in result.message
 
-    def nan(*args):
+    def nan(*args, **kwargs):
         return np.full(3, np.nan)
 
     result = checker(nan)
@@ -163,7 +164,7 @@ def test_wrong_shape_and_nan_messages():
 
 
 def _cmp(got, case):
-    from rlcore.check import array_problem
+    from rlcore.exercises import array_problem
     return array_problem(got, case.expected, 1e-9)
 
 

@@ -5,9 +5,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rlcore import dp, exact
-from rlcore.mdp import chain_mdp, from_toytext, random_mdp, random_policy
-from rlcore.returns import discounted_return, rewards_to_go
+from rlcore.envs.toytext import from_toytext
+from rlcore.estimators.returns import discounted_return, rewards_to_go
+from rlcore.tabular import dp, exact
+from rlcore.tabular.builders import chain_mdp, random_mdp
+from rlcore.tabular.mdp import random_policy
 
 mdps = st.builds(random_mdp, st.integers(1, 6), st.integers(1, 4), st.floats(0.0, 0.99), st.integers(0, 10**6))
 
@@ -45,9 +47,9 @@ def test_rewards_to_go_against_double_loop(rewards, gamma, seed):
 
 
 def test_returns_validate_input():
-    with pytest.raises(ValueError, match="gamma must be in"):
+    with pytest.raises(ValueError, match=r"gamma must be a finite number in \[0, 1\]"):
         rewards_to_go([1.0], [True], 1.5)
-    with pytest.raises(ValueError, match="equal length"):
+    with pytest.raises(ValueError, match=r"dones must have shape \(2,\), got \(1,\)"):
         rewards_to_go([1.0, 2.0], [True], 0.9)
 
 
@@ -99,7 +101,7 @@ def test_brute_force_refuses_huge_enumerations():
 
 def test_dp_rejects_bad_arguments():
     mdp = random_mdp(3, 2, seed=0)
-    with pytest.raises(ValueError, match="tol must be positive"):
+    with pytest.raises(ValueError, match=r"tol must be a finite number in \(0, inf\)"):
         dp.value_iteration(mdp, tol=0)
     with pytest.raises(ValueError, match="V0 must have shape"):
         dp.value_iteration(mdp, V0=np.zeros(5))
@@ -108,8 +110,8 @@ def test_dp_rejects_bad_arguments():
 
 
 def test_sample_returns_with_first_action_estimates_q():
-    from rlcore.simulate import sample_returns
-    from rlcore.stats import mean_se
+    from rlcore.tabular.montecarlo import sample_returns
+    from rlcore.estimators.stats import mean_se
 
     mdp = random_mdp(3, 2, gamma=0.8, seed=3)
     rng = np.random.default_rng(0)
@@ -123,7 +125,7 @@ def test_sample_returns_with_first_action_estimates_q():
 
 
 def test_approximate_policy_iteration_is_reproducible_and_reports_exact_values():
-    from rlcore.mdp import gridworld
+    from rlcore.tabular.builders import gridworld
 
     world = gridworld(slip=0.2)
     runs = [dp.approximate_policy_iteration(world, np.random.default_rng(1), n_rollouts=200, iterations=5)

@@ -4,20 +4,20 @@ import numpy as np
 import pytest
 import torch
 
-from rlcore.a2c import A2CConfig, train_a2c
-from rlcore.onpolicy import Agent, TrainingDiverged
-from rlcore.ppo import train_ppo
+from rlcore.algos.a2c import A2CConfig, train_a2c
+from rlcore.algos.ppo import train_ppo
+from rlcore.training import Agent, TrainingDiverged
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_ppo_solves_cartpole(seed):
     agent = train_ppo(seed=seed, total_steps=60_000, progress=False)  # RL-Zoo settings (PPOConfig's defaults)
-    assert agent.evaluate(episodes=20).mean() >= 475
+    assert agent.episode_returns(episodes=20).mean() >= 475
 
 
 def test_a2c_solves_cartpole():
     agent = train_a2c(seed=0, progress=False)  # A2CConfig's defaults: 150k steps
-    assert agent.evaluate(episodes=20).mean() >= 475
+    assert agent.episode_returns(episodes=20).mean() >= 475
 
 
 def test_ppo_gaussian_pendulum():
@@ -25,8 +25,8 @@ def test_ppo_gaussian_pendulum():
     agent = train_ppo(env_id="Pendulum-v1", num_envs=4, num_steps=512, gamma=0.9, gae_lambda=0.95, lr=1e-3,
                       epochs=10, batch_size=64, anneal_lr=False, anneal_clip=False, total_steps=60_000, seed=0,
                       progress=False)
-    assert not agent.net.discrete
-    assert agent.evaluate(episodes=20).mean() >= -400
+    assert not agent.net.discrete and agent.net.fused
+    assert agent.episode_returns(episodes=20).mean() >= -400
 
 
 def test_same_seed_same_history():
@@ -66,15 +66,15 @@ def test_save_and_load(tmp_path):
 
 
 def test_divergence_is_reported(monkeypatch):
-    import rlcore.ppo as ppo
+    import rlcore.algos.ppo as ppo
 
-    def poisoned(*args):
-        stats = ppo_update(*args)
+    def poisoned(self, *args):
+        stats = update(self, *args)
         stats["value_loss"] = float("nan")
         return stats
 
-    ppo_update = ppo.ppo_update
-    monkeypatch.setattr(ppo, "ppo_update", poisoned)
+    update = ppo.PPO.update
+    monkeypatch.setattr(ppo.PPO, "update", poisoned)
     with pytest.raises(TrainingDiverged, match="value_loss"):
         train_ppo(seed=0, total_steps=1_000, progress=False)
 
@@ -96,11 +96,12 @@ def test_every_config_field_has_a_docstring():
     import ast
     import inspect
 
-    import rlcore.a2c
-    import rlcore.onpolicy
-    import rlcore.ppo
+    import rlcore.algos.a2c
+    import rlcore.algos.ppo
+    import rlcore.training.config
 
-    for module, name in ((rlcore.onpolicy, "OnPolicyConfig"), (rlcore.ppo, "PPOConfig"), (rlcore.a2c, "A2CConfig")):
+    for module, name in ((rlcore.training.config, "OnPolicyConfig"), (rlcore.algos.ppo, "PPOConfig"),
+                         (rlcore.algos.a2c, "A2CConfig")):
         cls = next(n for n in ast.parse(inspect.getsource(module)).body if getattr(n, "name", None) == name)
         body = cls.body
         for k, node in enumerate(body):
@@ -113,4 +114,4 @@ def test_every_config_field_has_a_docstring():
 def test_cuda_training_runs_and_learns():
     agent = train_ppo(seed=0, total_steps=60_000, progress=False, device="cuda")
     assert agent.device.type == "cuda"
-    assert agent.evaluate(episodes=20).mean() >= 475
+    assert agent.episode_returns(episodes=20).mean() >= 475

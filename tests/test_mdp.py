@@ -4,8 +4,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlcore.mdp import FiniteMDP, as_policy, chain_mdp, from_toytext, gridworld, random_mdp, two_state_mdp
-from rlcore.stats import mean_se
+from rlcore.envs.toytext import from_toytext
+from rlcore.estimators.stats import mean_se
+from rlcore.tabular.builders import chain_mdp, gridworld, random_mdp, two_state_mdp
+from rlcore.tabular.mdp import FiniteMDP, as_policy
 
 
 def valid():
@@ -22,8 +24,8 @@ def valid():
     (lambda d: d.__setitem__("rho0", np.array([0.5, 0.5, 0.5])), r"rho0 .* must sum to 1"),
     (lambda d: d["r"].__setitem__((2, 1), np.nan), r"r contains NaN or inf \(first at index \(2, 1\)\)"),
     (lambda d: d["P"].__setitem__((0, 0, 0), np.inf), r"P contains NaN or inf"),
-    (lambda d: d.__setitem__("gamma", 1.5), r"gamma must be in \[0, 1\], got 1.5"),
-    (lambda d: d.__setitem__("gamma", float("nan")), r"gamma must be in \[0, 1\]"),
+    (lambda d: d.__setitem__("gamma", 1.5), r"gamma must be a finite number in \[0, 1\], got 1.5"),
+    (lambda d: d.__setitem__("gamma", float("nan")), r"gamma must be a finite number in \[0, 1\]"),
 ])
 def test_container_rejects_bad_input(change, match):
     d = valid()
@@ -42,7 +44,7 @@ def test_probability_tolerance_is_1e_8():
 
 
 def test_infinite_horizon_needs_gamma_below_one():
-    from rlcore.exact import evaluate_policy, occupancy
+    from rlcore.tabular.exact import evaluate_policy, occupancy
 
     m = random_mdp(3, 2, gamma=1.0, seed=0)
     with pytest.raises(ValueError, match=r"V\^pi needs gamma in \[0, 1\) .* got gamma=1.0"):
@@ -54,9 +56,11 @@ def test_infinite_horizon_needs_gamma_below_one():
 @pytest.mark.parametrize("pi, match", [
     (np.full((3, 2), 0.6), r"pi \(shape \(3, 2\)\) must sum to 1"),
     (np.array([[1.5, -0.5], [1, 0], [1, 0]]), "pi has a negative probability"),
-    (np.full((2, 2), 0.5), r"pi must have shape \(S, A\) = \(3, 2\)"),
-    (np.array([0, 1, 2]), r"pi holds actions outside \[0, 2\)"),
-    (np.array([0, 1]), r"pi as a deterministic policy must have shape \(3,\)"),
+    (np.full((2, 2), 0.5), r"pi must have shape \(3, 2\), got \(2, 2\)"),
+    (np.array([0, 1, 2]), r"pi \(a deterministic policy: one action per state\) must be < 2, got 2 at index \(2,\)"),
+    (np.array([0.9, 1.7, 0.2]), r"pi .* must hold whole numbers, got 0.9 at index \(0,\)"),  # never truncated
+    (np.array([0, 1]), r"pi \(a deterministic policy.*\) must have shape \(3,\), got \(2,\)"),
+    (np.array([-1, 0, 1]), r"must be >= 0, got -1"),
     (np.array([[np.nan, 1], [1, 0], [1, 0]]), "pi contains NaN"),
 ])
 def test_policies_must_be_distributions(pi, match):
@@ -71,7 +75,7 @@ def test_arrays_are_read_only_float64():
 
 def test_two_state_values_by_hand():
     # Always stay: state 1 earns 1 forever -> V(1) = 1/(1-g); state 0 earns 0 forever.
-    from rlcore.exact import evaluate_policy
+    from rlcore.tabular.exact import evaluate_policy
 
     g = 0.9
     V = evaluate_policy(two_state_mdp(g), np.array([0, 0]))

@@ -1,55 +1,191 @@
-"""Networks, heads and the optimiser, each against an independent implementation."""
+"""Networks, heads and the optimiser, each against an independent implementation; the fast paths
+against the plain path on the same inputs."""
 
 import math
 
 import numpy as np
 import pytest
 import torch
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from rlcore.nets import ActorCritic, Categorical, DiagGaussian, NumpyPolicy, TwinTanhMLP
-from rlcore.optim import Adam
+from rlcore.distributions import Categorical, DiagGaussian, TanhGaussian
+from rlcore.nets import (
+    ActorCritic,
+    ContinuousQNet,
+    DeterministicActor,
+    NumpyPolicy,
+    QNet,
+    SquashedGaussianActor,
+    TorchPolicy,
+    rollout_policy,
+    use_fast_path,
+)
+from rlcore.nets.fused import TwinTanhMLP, fused_tanh_features
+from rlcore.nets.mlp import linear_layers
+from rlcore.training.optim import Adam
+
+
+def perturbed(net, scale=0.3, seed=0):
+    """Move away from the initialisation so that every parameter matters."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=g, dtype=p.dtype))
+    return net
 
 
 def test_hand_written_backprop_matches_autograd():
     net = ActorCritic(3, 2, True, hidden=(5, 4)).double()
     obs = torch.randn(7, 3, dtype=torch.float64)
-    params = list(net.weights) + list(net.biases)
+    actor, critic = linear_layers(net.actor.body), linear_layers(net.critic.body)
+    params = ([m.weight for m in actor] + [m.weight for m in critic] + [m.bias for m in actor]
+              + [m.bias for m in critic])
     assert torch.autograd.gradcheck(lambda *p: TwinTanhMLP.apply(obs, *p), params)
-    # and the forward pass equals two ordinary tanh MLPs
-    for tower, out in enumerate(TwinTanhMLP.apply(obs, *params)):
-        h = obs
-        for w, b in zip(net.weights, net.biases):
-            h = torch.tanh(h @ w[tower] + b[tower][0])
-        torch.testing.assert_close(out, h)
+    # and the forward pass equals the two plain bodies
+    h_actor, h_critic = fused_tanh_features(obs, actor, critic)
+    torch.testing.assert_close(h_actor, net.actor.body(obs))
+    torch.testing.assert_close(h_critic, net.critic.body(obs))
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_fast_path_equals_plain_path(discrete):
+    """Same network, same batch: the fused kernel gives the plain path's log-probs, values, loss and gradients."""
+    torch.manual_seed(0)
+    net = perturbed(ActorCritic(4, 3, discrete, log_std_init=-0.5))
+    obs = torch.randn(64, 4)
+    actions = torch.randint(0, 3, (64,)) if discrete else torch.randn(64, 3)
+
+    def loss_and_grads():
+        log_prob, entropy, value = net.evaluate_actions(obs, actions)
+        loss = -(log_prob * torch.linspace(-1, 1, 64)).mean() + value.square().mean() - 0.01 * entropy.mean()
+        grads = torch.autograd.grad(loss, list(net.parameters()))
+        return log_prob, value, loss, grads
+
+    assert not net.fused
+    plain = loss_and_grads()
+    assert use_fast_path(net) and net.fused
+    fast = loss_and_grads()
+    for a, b in zip(plain[:3], fast[:3]):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)  # float32, same arithmetic in another order
+    for a, b in zip(plain[3], fast[3]):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_fast_path_is_chosen_only_where_valid():
+    assert use_fast_path(ActorCritic(4, 2, True))
+    assert not use_fast_path(ActorCritic(4, 2, True, activation="relu"))  # the kernel implements tanh
+    assert not use_fast_path(ActorCritic(4, 2, True), enabled=False)
+    with pytest.raises(ValueError, match="fast=True was asked for, but the fused kernel implements tanh"):
+        use_fast_path(ActorCritic(4, 2, True, activation="relu"), enabled=True)
+    # the kernel has no double backward: it says so instead of returning a wrong Hessian
+    net = ActorCritic(4, 2, True)
+    use_fast_path(net)
+    log_prob, _, _ = net.evaluate_actions(torch.randn(5, 4), torch.zeros(5, dtype=torch.long))
+    first = linear_layers(net.actor.body)[0].weight
+    (grad,) = torch.autograd.grad(log_prob.sum(), [first], create_graph=True)
+    with pytest.raises(RuntimeError):  # raised, never a silently wrong second derivative
+        torch.autograd.grad(grad.square().sum(), [first])
+
+
+def test_plain_network_supports_double_backward_and_torch_func():
+    torch.manual_seed(0)
+    net = perturbed(ActorCritic(3, 2, True, hidden=(8, 8))).double()
+    obs, actions = torch.randn(6, 3, dtype=torch.float64), torch.randint(0, 2, (6,))
+    params = list(net.actor.parameters())
+    # double backward: a Hessian-vector product of the log-likelihood equals finite differences of its gradient
+    v = torch.randn(sum(p.numel() for p in params), dtype=torch.float64)
+
+    def grad_at(vec):
+        vector_to_parameters(vec, params)
+        return torch.cat([g.reshape(-1) for g in torch.autograd.grad(net.actor.log_prob(obs, actions).sum(), params,
+                                                                    create_graph=True)])
+
+    theta = parameters_to_vector(params).detach().clone()
+    g = grad_at(theta)
+    hvp = torch.cat([h.reshape(-1) for h in torch.autograd.grad(g @ v, params)])
+    eps = 1e-6
+    finite_diff = (grad_at(theta + eps * v) - grad_at(theta - eps * v)).detach() / (2 * eps)
+    vector_to_parameters(theta, params)
+    torch.testing.assert_close(hvp, finite_diff, atol=1e-6, rtol=1e-5)  # central differences: O(eps^2) error
+    # torch.func: per-sample gradients by vmap(grad) equal a loop of ordinary backward passes
+    named = {k: p.detach() for k, p in net.actor.named_parameters()}
+
+    def log_prob_one(p, o, a):
+        logits = torch.func.functional_call(net.actor, p, (o.unsqueeze(0),))[0]
+        return Categorical.log_prob(logits, a.unsqueeze(0))[0]
+
+    per_sample = torch.func.vmap(torch.func.grad(log_prob_one), in_dims=(None, 0, 0))(named, obs, actions)
+    for i in range(len(obs)):
+        loop = torch.autograd.grad(net.actor.log_prob(obs[i:i + 1], actions[i:i + 1]).sum(),
+                                   list(net.actor.parameters()))
+        for (name, _), g_loop in zip(net.actor.named_parameters(), loop):
+            torch.testing.assert_close(per_sample[name][i], g_loop)
+
+
+def test_actor_and_critic_are_separate_modules():
+    net = ActorCritic(4, 2, True)
+    actor_params, critic_params = set(map(id, net.actor.parameters())), set(map(id, net.critic.parameters()))
+    assert actor_params and critic_params and not actor_params & critic_params
+    assert actor_params | critic_params == set(map(id, net.parameters()))
+    n_actor = sum(p.numel() for p in net.actor.parameters())
+    assert parameters_to_vector(net.actor.parameters()).numel() == n_actor == 4 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2
+    # one optimiser per part: stepping the critic's leaves the actor alone
+    before = parameters_to_vector(net.actor.parameters()).clone()
+    critic_opt = Adam(net.critic.parameters(), lr=0.1)
+    net.critic(torch.randn(8, 4)).sum().backward()
+    critic_opt.step()
+    assert torch.equal(before, parameters_to_vector(net.actor.parameters()))
 
 
 @pytest.mark.parametrize("discrete", [True, False])
 def test_numpy_policy_agrees_with_torch(discrete):
     torch.manual_seed(0)
-    net = ActorCritic(4, 3, discrete, log_std_init=-0.5)
-    with torch.no_grad():  # move away from the initialisation so every parameter matters
-        for p in net.parameters():
-            p.add_(0.3 * torch.randn_like(p))
+    net = perturbed(ActorCritic(4, 3, discrete, log_std_init=-0.5))
     fast = NumpyPolicy(net, seed=0)
     obs = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
     action, log_prob, value = fast.act(obs)
-    ref_log_prob, _, ref_value = net.evaluate(torch.as_tensor(obs), torch.as_tensor(action))
+    ref_log_prob, _, ref_value = net.evaluate_actions(torch.as_tensor(obs), torch.as_tensor(action))
     # float32 arithmetic in two libraries: agreement to a few ulps of values of order 1
     np.testing.assert_allclose(log_prob, ref_log_prob.detach().numpy(), atol=1e-5)
     np.testing.assert_allclose(value, ref_value.detach().numpy(), atol=1e-5)
-    np.testing.assert_allclose(fast.greedy(obs), net.greedy(torch.as_tensor(obs)).numpy(), atol=1e-5)
-    # the views follow in-place optimiser updates
-    with torch.no_grad():
-        net.value_out.bias.add_(1.0)
-    np.testing.assert_allclose(fast.value(obs), ref_value.detach().numpy() + 1.0, atol=1e-5)
+    np.testing.assert_allclose(fast.greedy(obs), TorchPolicy(net).greedy(obs), atol=1e-5)
+    # after vector_to_parameters replaces every parameter outright, sync() reads the new ones
+    params = list(net.parameters())
+    vector_to_parameters(parameters_to_vector(params).detach() * 0.5, params)
+    stale = fast.value(obs)
+    fast.sync()
+    np.testing.assert_allclose(fast.value(obs), TorchPolicy(net).value(obs), atol=1e-5)
+    assert np.abs(stale - fast.value(obs)).max() > 1e-3  # the test can fail: without sync the values differ
+
+
+def test_numpy_and_torch_policies_sample_the_same_distribution():
+    """Both implementations of act() draw from pi(.|s): action frequencies within 4 standard errors of each other."""
+    torch.manual_seed(0)
+    net = perturbed(ActorCritic(2, 3, True), scale=1.0)
+    obs = np.tile(np.array([[0.3, -0.7]], dtype=np.float32), (20_000, 1))
+    probs = torch.softmax(net.actor(torch.as_tensor(obs[:1]))[0], -1)[0].detach().numpy()
+    for policy in (NumpyPolicy(net, seed=1), TorchPolicy(net, torch.Generator().manual_seed(1))):
+        freq = np.bincount(policy.act(obs)[0], minlength=3) / len(obs)
+        se = np.sqrt(probs * (1 - probs) / len(obs))
+        assert np.all(np.abs(freq - probs) < 4 * se)
+
+
+def test_rollout_policy_choice():
+    assert isinstance(rollout_policy(ActorCritic(4, 2, True)), NumpyPolicy)
+    assert isinstance(rollout_policy(ActorCritic(4, 2, True), fast=False), TorchPolicy)
+    assert isinstance(rollout_policy(ActorCritic(4, 2, True, activation="relu")), TorchPolicy)
+    with pytest.raises(ValueError, match="fast=True"):
+        rollout_policy(ActorCritic(4, 2, True, activation="relu"), fast=True)
 
 
 def test_categorical_head_against_torch_distributions():
-    logits = torch.randn(5, 4)
+    logits, other = torch.randn(5, 4), torch.randn(5, 4)
     actions = torch.tensor([0, 1, 2, 3, 1])
     ref = torch.distributions.Categorical(logits=logits)
     torch.testing.assert_close(Categorical.log_prob(logits, actions), ref.log_prob(actions))
     torch.testing.assert_close(Categorical.entropy(logits), ref.entropy())
+    torch.testing.assert_close(Categorical.kl(logits, other),
+                               torch.distributions.kl_divergence(ref, torch.distributions.Categorical(logits=other)))
     # sampling frequencies: 200k draws, so each frequency is within 0.005 (> 4 standard errors) of its probability
     logits = torch.tensor([[0.0, 1.0, -1.0]]).expand(200_000, 3)
     samples = Categorical.sample(logits, torch.Generator().manual_seed(0))
@@ -57,23 +193,48 @@ def test_categorical_head_against_torch_distributions():
     torch.testing.assert_close(freq, torch.softmax(logits[0], -1), atol=5e-3, rtol=0)
 
 
-def test_gaussian_head_against_torch_distributions():
+def test_gaussian_heads_against_torch_distributions():
     mean, log_std = torch.randn(6, 2), torch.tensor([0.3, -1.2])
     actions = torch.randn(6, 2)
     ref = torch.distributions.Normal(mean, log_std.exp())
     torch.testing.assert_close(DiagGaussian.log_prob(mean, log_std, actions), ref.log_prob(actions).sum(-1))
     torch.testing.assert_close(DiagGaussian.entropy(mean, log_std), ref.entropy().sum(-1))
+    mean_q, log_std_q = torch.randn(6, 2), torch.tensor([-0.4, 0.5])
+    ref_q = torch.distributions.Normal(mean_q, log_std_q.exp())
+    torch.testing.assert_close(DiagGaussian.kl(mean, log_std, mean_q, log_std_q),
+                               torch.distributions.kl_divergence(ref, ref_q).sum(-1))
     samples = DiagGaussian.sample(mean[:1].expand(100_000, 2), log_std, torch.Generator().manual_seed(0))
     # 100k draws: the sample std is within 1% (> 4 standard errors of about 0.22%) of exp(log_std)
     torch.testing.assert_close(samples.std(0), log_std.exp(), rtol=1e-2, atol=0)
+    # tanh-squashed: torch's TransformedDistribution computes the same change of variables
+    squashed = torch.distributions.TransformedDistribution(ref, [torch.distributions.TanhTransform(cache_size=1)])
+    a = torch.tanh(torch.randn(6, 2, dtype=torch.float64)).float()
+    torch.testing.assert_close(TanhGaussian.log_prob(mean, log_std, a), squashed.log_prob(a).sum(-1),
+                               atol=1e-4, rtol=1e-4)  # float32 atanh near +-1 loses a few digits
 
 
 def test_orthogonal_initialisation():
     net = ActorCritic(4, 2, True, hidden=(64, 64))
-    w = net.weights[1][0]  # actor's second hidden layer, (in, out) = (64, 64)
-    torch.testing.assert_close(w.T @ w, 2.0 * torch.eye(64), atol=1e-4, rtol=0)  # gain sqrt(2): W^T W = 2 I
-    assert net.policy_out.weight.norm(dim=1).max().item() == pytest.approx(0.01, rel=1e-4)
-    assert torch.all(net.biases[0] == 0)
+    w = linear_layers(net.actor.body)[1].weight  # (out, in) = (64, 64)
+    torch.testing.assert_close(w @ w.T, 2.0 * torch.eye(64), atol=1e-4, rtol=0)  # gain sqrt(2): W W^T = 2 I
+    assert net.actor.out.weight.norm(dim=1).max().item() == pytest.approx(0.01, rel=1e-4)
+    assert torch.all(linear_layers(net.critic.body)[0].bias == 0)
+
+
+def test_other_networks_shapes_and_bounds():
+    obs = torch.randn(5, 3)
+    assert QNet(3, 4)(obs).shape == (5, 4)
+    assert ContinuousQNet(3, 2, hidden=(16,))(obs, torch.randn(5, 2)).shape == (5,)
+    mu = DeterministicActor(3, low=[-2.0, 0.0], high=[2.0, 1.0], hidden=(16,))
+    a = mu(100 * obs)  # saturated: still inside the box
+    assert a.shape == (5, 2) and torch.all(a[:, 0].abs() <= 2) and torch.all((a[:, 1] >= 0) & (a[:, 1] <= 1))
+    actor = SquashedGaussianActor(3, 2, hidden=(16,))
+    action, log_prob = actor.sample(obs, torch.Generator().manual_seed(0))
+    assert action.shape == (5, 2) and log_prob.shape == (5,) and torch.all(action.abs() < 1)
+    mean, log_std = actor(obs)
+    torch.testing.assert_close(log_prob, TanhGaussian.log_prob(mean, log_std, action), atol=1e-3, rtol=1e-3)
+    with pytest.raises(ValueError, match="low < high"):
+        DeterministicActor(3, low=[1.0], high=[0.0])
 
 
 def test_network_argument_errors():
@@ -83,28 +244,40 @@ def test_network_argument_errors():
         ActorCritic(4, 2, True, activation="gelu")
     with pytest.raises(ValueError, match="obs_dim"):
         ActorCritic(0, 2, True)
+    with pytest.raises(ValueError, match=r"obs must be a tensor of shape \(batch, 4\), got \(3, 5\)"):
+        ActorCritic(4, 2, True).value(torch.zeros(3, 5))
 
 
 @pytest.mark.parametrize("fused", [True, False])
-def test_adam_matches_torch_optim(fused):
+def test_adam_matches_torch_optim_also_when_parameters_skip_steps(fused):
     torch.manual_seed(0)
     a, b = torch.randn(5, 3, requires_grad=True), torch.randn(3, requires_grad=True)
     a_ref, b_ref = a.detach().clone().requires_grad_(), b.detach().clone().requires_grad_()
-    ours = Adam([a, b], lr=0.01, eps=1e-5)
-    ours.fused = fused and ours.fused
+    ours = Adam([a, b], lr=0.01, eps=1e-5, fused=fused)
     ref = torch.optim.Adam([a_ref, b_ref], lr=0.01, eps=1e-5)
     x = torch.randn(10, 5)
-    for step in range(20):
+    for step in range(30):
+        use_b = step % 3 != 1  # b is unused (grad None) every third step: its step count must not advance
         for opt, (w, c) in ((ours, (a, b)), (ref, (a_ref, b_ref))):
-            loss = ((x @ w + c).sin() ** 2).sum()
+            out = x @ w + (c if use_b else 0)
             opt.zero_grad()
-            loss.backward()
+            (out.sin() ** 2).sum().backward()
             opt.step()
         if step == 10:  # learning-rate changes take effect like torch.optim's param_groups
             ours.param_groups[0]["lr"] = ref.param_groups[0]["lr"] = 0.003
-    # float32, 20 steps: same arithmetic up to operation order
+    assert ours.step_counts == [30, 20] == [int(ref.state[p]["step"]) for p in (a_ref, b_ref)]
+    # float32, 30 steps: same arithmetic up to operation order
     torch.testing.assert_close(a, a_ref, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(b, b_ref, atol=1e-6, rtol=1e-5)
+
+
+def test_adam_argument_errors():
+    with pytest.raises(ValueError, match="params"):
+        Adam([], lr=0.1)
+    with pytest.raises(ValueError, match="lr"):
+        Adam([torch.zeros(1, requires_grad=True)], lr=-1)
+    with pytest.raises(ValueError, match=r"betas\[1\]"):
+        Adam([torch.zeros(1, requires_grad=True)], betas=(0.9, 1.0))
 
 
 def test_log_2pi_constant():

@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlcore.nets import ActorCritic
-from rlcore.optim import Adam
-from rlcore.ppo import PPOConfig, clipped_surrogate_loss, ppo_update, value_loss
+from rlcore.algos.ppo import PPO, PPOConfig, clipped_surrogate_loss, minibatch_indices, value_loss
 
 EPS = 0.2
 # a grid of ratios that avoids the kinks at 1 +- eps, where the derivative is one-sided
@@ -58,29 +56,48 @@ def fake_batch(n=64, seed=0):
 
 
 def run_update(lr, **cfg):
-    torch.manual_seed(0)
-    net = ActorCritic(3, 2, True, hidden=(16,), ortho_init=False)
+    learner = PPO(PPOConfig(progress=False, lr=lr, hidden=(16,), ortho_init=False, **cfg), 3, 2, True)
     with torch.no_grad():
-        net.policy_out.weight.zero_()
-        net.policy_out.bias.zero_()  # pi_old = uniform, matching the batch's log_probs
-    config = PPOConfig(progress=False, **cfg)
-    state = {"generator": torch.Generator().manual_seed(0)}
-    stats = ppo_update(net, Adam(net.parameters(), lr=lr), fake_batch(), config, 1.0, state)
-    return stats, state
+        learner.net.actor.out.weight.zero_()
+        learner.net.actor.out.bias.zero_()  # pi_old = uniform, matching the batch's log_probs
+    stats = learner.update(fake_batch(), progress_remaining=1.0)
+    return stats, learner
 
 
 def test_adaptive_kl_coefficient_doubles_and_halves():
-    big, state = run_update(0.05, epochs=10, batch_size=16, clip_range=None, kl_coef=0.1, kl_target=1e-3)
-    assert big["approx_kl"] > 1.5e-3 and state["kl_coef"] == pytest.approx(0.2)
-    small, state = run_update(1e-7, epochs=1, batch_size=64, clip_range=None, kl_coef=0.1, kl_target=1e-3)
-    assert small["approx_kl"] < 1e-3 / 1.5 and state["kl_coef"] == pytest.approx(0.05)
+    big, learner = run_update(0.05, epochs=10, batch_size=16, clip_range=None, kl_coef=0.1, kl_target=1e-3)
+    assert big["approx_kl"] > 1.5e-3 and learner.kl_coef == pytest.approx(0.2)
+    small, learner = run_update(1e-7, epochs=1, batch_size=64, clip_range=None, kl_coef=0.1, kl_target=1e-3)
+    assert small["approx_kl"] < 1e-3 / 1.5 and learner.kl_coef == pytest.approx(0.05)
 
 
-def test_kl_early_stopping_ends_the_epochs():
+def test_kl_early_stopping_ends_the_update():
     stats, _ = run_update(0.05, epochs=10, batch_size=16, target_kl=1e-4)
-    assert stats["epochs"] == 0  # stopped during the first epoch: after one step the KL already exceeds 1e-4
+    # one step already pushes the KL past 1e-4, so the second minibatch is not stepped on
+    assert stats["epochs"] == 0 and stats["minibatch_steps"] == 1
     full, _ = run_update(0.05, epochs=10, batch_size=16)
-    assert full["epochs"] == 10 and full["approx_kl"] > stats["approx_kl"]
+    assert full["epochs"] == 10 and full["minibatch_steps"] == 40 and full["approx_kl"] > stats["approx_kl"]
+
+
+def test_minibatches_cover_every_index_once_per_epoch():
+    batches = list(minibatch_indices(10, 4, 3, torch.Generator().manual_seed(0)))
+    assert [len(b) for b in batches] == [4, 4, 2] * 3
+    for epoch in range(3):
+        assert sorted(torch.cat(batches[3 * epoch:3 * epoch + 3]).tolist()) == list(range(10))
+
+
+@pytest.mark.parametrize("batch_size", [16, 64])
+def test_fast_and_plain_paths_give_the_same_update(batch_size):
+    """The fused kernel and fused Adam are the plain path's arithmetic: the same update to float32 rounding."""
+    nets = []
+    for fast in (None, False):
+        stats, learner = run_update(0.01, epochs=4, batch_size=batch_size, fast=fast)
+        assert learner.net.fused == (fast is None) and learner.optimizer.fused == (fast is None)
+        nets.append((stats, torch.nn.utils.parameters_to_vector(learner.net.parameters()).detach()))
+    (fast_stats, fast_params), (plain_stats, plain_params) = nets
+    torch.testing.assert_close(fast_params, plain_params, atol=1e-6, rtol=1e-5)
+    for key in ("policy_loss", "value_loss", "approx_kl"):
+        assert fast_stats[key] == pytest.approx(plain_stats[key], rel=1e-4, abs=1e-6), key
 
 
 def test_config_errors_name_the_field():

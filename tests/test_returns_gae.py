@@ -5,23 +5,12 @@ import pytest
 import torch
 import toy_envs  # noqa: F401  (registers the toy environments)
 
-from rlcore import returns
+from rlcore.data.rollouts import RolloutCollector
 from rlcore.envs import make_vec_env
-from rlcore.nets import ActorCritic
-from rlcore.optim import Adam
-from rlcore.rollouts import RolloutCollector, TorchPolicy
-
-
-def random_batch(rng, T=12, N=3, p_end=0.25):
-    rewards = rng.normal(size=(T, N))
-    values = rng.normal(size=(T, N))
-    next_values = np.vstack([values[1:], rng.normal(size=(1, N))])
-    ended = rng.random((T, N)) < p_end
-    terminated = ended & (rng.random((T, N)) < 0.5)
-    truncated = ended & ~terminated
-    # after an episode end, the successor of step t is a final observation, not values[t + 1]
-    next_values = np.where(ended, rng.normal(size=(T, N)), next_values)
-    return rewards, values, next_values, terminated, truncated
+from rlcore.estimators import advantages as returns
+from rlcore.fixtures import random_rollout_batch as random_batch
+from rlcore.nets import ActorCritic, TorchPolicy
+from rlcore.training.optim import Adam
 
 
 def brute_n_step_return(r, next_v, term, trunc, gamma, t, n):
@@ -131,7 +120,7 @@ def learned_start_value(handle_truncation: bool, gamma=0.9, iterations=150) -> f
         targets = returns.gae(ro.rewards, ro.values[:-1], ro.next_values, terminated, ro.truncated, gamma, 0.0)
         batch = ro.transitions(returns=targets + ro.values[:-1])
         for _ in range(10):
-            _, _, value = net.evaluate(batch["obs"], batch["actions"], entropy=False)
+            _, _, value = net.evaluate_actions(batch["obs"], batch["actions"], entropy=False)
             loss = (value - batch["returns"]).square().mean()
             optimizer.zero_grad()
             loss.backward()

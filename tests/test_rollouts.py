@@ -6,9 +6,9 @@ import torch
 import toy_envs  # noqa: F401
 from gymnasium.vector import AutoresetMode
 
+from rlcore.data.rollouts import RolloutCollector
 from rlcore.envs import make_vec_env
-from rlcore.nets import ActorCritic, NumpyPolicy
-from rlcore.rollouts import RolloutCollector, TorchPolicy
+from rlcore.nets import ActorCritic, NumpyPolicy, TorchPolicy
 
 
 def collect(env_id, num_envs=3, steps=13, rollouts=2):
@@ -84,8 +84,11 @@ def test_bad_arguments():
         make_vec_env("CartPole-v1", 0)
     with pytest.raises(ValueError, match="not a registered"):
         make_vec_env("CartPole-v0-nope", 2)
+    net = ActorCritic(4, 2, True)
     with pytest.raises(ValueError, match="num_steps"):
-        RolloutCollector(make_vec_env("CartPole-v1", 2), None, 0)
+        RolloutCollector(make_vec_env("CartPole-v1", 2), TorchPolicy(net), 0)
+    with pytest.raises(TypeError, match="policy must have a sync"):
+        RolloutCollector(make_vec_env("CartPole-v1", 2), None, 4)
     with pytest.raises(ValueError, match="autoreset_mode"):
         import gymnasium as gym
         envs = gym.make_vec("CartPole-v1", 2, vectorization_mode="sync",

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rlcore import pick_device, seed_everything
-from rlcore.device import GPU_WORTHWHILE_FLOPS
+from rlcore.base.device import GPU_WORTHWHILE_FLOPS
 
 
 def test_same_seed_same_numbers():

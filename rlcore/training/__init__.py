@@ -1,0 +1,12 @@
+"""Layer 6, training: optimisers and gradient clipping, configs, the on-policy and off-policy loops,
+the agent with save and load, measuring returns, and divergence detection."""
+
+from .agent import Agent
+from .config import OnPolicyConfig, configure
+from .divergence import TrainingDiverged
+from .evaluation import episode_returns
+from .onpolicy import train_onpolicy
+from .optim import Adam, clip_grad_norm_, make_optimizer
+
+__all__ = ["Adam", "Agent", "OnPolicyConfig", "TrainingDiverged", "clip_grad_norm_", "configure",
+           "episode_returns", "make_optimizer", "train_onpolicy"]

@@ -1,0 +1,80 @@
+"""The training loop every on-policy algorithm shares (Chapters 7, 8, 13 and 14).
+
+environment -> rollout -> advantages -> the learner's update -> metrics, repeated until
+``total_steps`` transitions have been collected. An algorithm supplies a *learner*: an object
+with ``net`` (an :class:`~rlcore.nets.mlp.ActorCritic`), ``generator`` (a ``torch.Generator``)
+and one method, ``update(batch, progress_remaining) -> dict`` of diagnostics, that keeps its own
+optimisers and adaptive coefficients. PPO's, A2C's and TRPO's updates all fit it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ..data.rollouts import RolloutCollector
+from ..envs.vector import check_vec_env
+from ..estimators.advantages import gae
+from ..estimators.stats import explained_variance
+from ..nets.inference import rollout_policy
+from .agent import Agent
+from .config import OnPolicyConfig
+from .divergence import check_finite
+
+
+def train_onpolicy(learner, envs, config: OnPolicyConfig, callback: Callable | None = None) -> Agent:
+    """Collect a rollout, compute GAE, call ``learner.update``, record, repeat (Chapter 7).
+
+    ``batch`` holds flat tensors on the learner's device: ``obs``, ``actions``, ``log_probs``
+    (at collection), ``values`` (at collection), ``advantages`` (GAE) and ``returns``
+    (``advantages + values``, the critic's targets). ``callback(record, agent)`` runs after
+    every update; returning ``False`` stops training. ``envs`` is closed at the end.
+    """
+    if not isinstance(config, OnPolicyConfig):
+        raise TypeError(f"config must be an OnPolicyConfig, got {type(config).__name__}")
+    if not callable(getattr(learner, "update", None)):
+        raise TypeError(f"learner must have an update(batch, progress_remaining) method, got {type(learner).__name__}")
+    check_vec_env(envs)
+    from tqdm.auto import tqdm
+
+    net = learner.net
+    device = next(net.parameters()).device
+    collector = RolloutCollector(envs, rollout_policy(net, learner.generator, config.seed, config.fast),
+                                 config.num_steps)
+    agent = Agent(net, config)
+    next_eval = config.eval_every
+    train_seconds = 0.0
+    bar = tqdm(total=config.total_steps, disable=not config.progress, unit="step")
+    try:
+        while collector.steps < config.total_steps:
+            start = time.perf_counter()
+            progress_remaining = 1.0 - collector.steps / config.total_steps
+            episodes_before = len(collector.episode_returns)
+            rollout = collector.collect()
+            values = rollout.values[:-1]
+            advantages = gae(rollout.rewards * config.reward_scale, values, rollout.next_values, rollout.terminated,
+                             rollout.truncated, config.gamma, config.gae_lambda)
+            returns = advantages + values  # value targets R_t = A_t + V(s_t)
+            batch = rollout.transitions(device, advantages=advantages, returns=returns)
+            stats = learner.update(batch, progress_remaining)
+            train_seconds += time.perf_counter() - start
+            check_finite(net, stats, collector.steps, config.max_loss)
+            new_returns = collector.episode_returns[episodes_before:]
+            record = {"steps": collector.steps, "seconds": train_seconds,
+                      "episode_return": float(np.mean(new_returns)) if new_returns else float("nan"),
+                      "explained_variance": explained_variance(values[rollout.valid], returns[rollout.valid]),
+                      **stats, "eval_return": float("nan")}
+            if next_eval is not None and collector.steps >= next_eval:
+                record["eval_return"] = float(np.mean(agent.episode_returns(config.eval_episodes)))
+                next_eval += config.eval_every
+            for key, value in record.items():
+                agent.history.setdefault(key, []).append(value)
+            bar.update(collector.steps - bar.n)
+            if callback is not None and callback(record, agent) is False:
+                break
+    finally:
+        bar.close()
+        envs.close()
+    return agent

@@ -1,0 +1,107 @@
+"""Optimisers and gradient clipping (Chapter 7; used by every deep-RL chapter).
+
+:class:`Adam` is Kingma & Ba's update, written as the few lines of math it is and executed in one
+fused PyTorch kernel where one exists. ``torch.optim.Adam`` computes the same thing (``tests/
+test_optim.py`` checks them step by step, also when a parameter skips steps); for the book's tiny
+networks its per-call bookkeeping costs more than the arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..base import validate
+
+
+class Adam:
+    """``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``, ``theta <- theta - lr m_hat / (sqrt(v_hat) + eps)`` (Chapter 7).
+
+    ``m_hat = m / (1 - b1^t)`` and ``v_hat = v / (1 - b2^t)`` undo the zero initialisation, with
+    ``t`` counted *per parameter*: a parameter whose gradient is ``None`` (unused by the loss) is
+    left alone and its count does not advance, as in ``torch.optim.Adam``.
+    ``param_groups[0]["lr"]`` may be changed between steps (learning-rate annealing).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 fused: bool | None = None):
+        self.params = list(params)
+        if not self.params or not all(isinstance(p, torch.Tensor) for p in self.params):
+            raise ValueError("params must be a non-empty iterable of tensors (for example net.parameters())")
+        lr = validate.real(lr, "lr", low=0.0, low_open=True)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = tuple(validate.real(b, f"betas[{i}]", low=0.0, high=1.0, high_open=True)
+                           for i, b in enumerate(betas))
+        self.eps = validate.real(eps, "eps", low=0.0)
+        self.param_groups = [{"lr": lr}]
+        self.m = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.v = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.step_counts = [0] * len(self.params)  #: t of each parameter
+        device = self.params[0].device
+        self._step_tensors = [torch.zeros((), dtype=torch.float32, device=device) for _ in self.params]
+        can_fuse = hasattr(torch, "_fused_adam_") and device.type in ("cpu", "cuda") and all(
+            p.dtype in (torch.float32, torch.float64) and p.device == device for p in self.params)
+        if fused and not can_fuse:
+            raise ValueError("fused=True was asked for, but the fused kernel needs float parameters on one CPU or "
+                             "CUDA device")
+        self.fused = can_fuse if fused is None else bool(fused)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients (set them to ``None``)."""
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One Adam step on every parameter that has a gradient (Chapter 7)."""
+        active = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not active:
+            return
+        params = [self.params[i] for i in active]
+        grads, m, v = [p.grad for p in params], [self.m[i] for i in active], [self.v[i] for i in active]
+        for i in active:
+            self.step_counts[i] += 1
+        lr, (b1, b2) = self.param_groups[0]["lr"], self.betas
+        if self.fused:
+            steps = [self._step_tensors[i] for i in active]
+            torch._foreach_add_(steps, 1.0)
+            torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=b1, beta2=b2, weight_decay=0.0,
+                               eps=self.eps, amsgrad=False, maximize=False)
+            return
+        t = [self.step_counts[i] for i in active]
+        torch._foreach_lerp_(m, grads, 1 - b1)  # m <- b1 m + (1 - b1) g
+        torch._foreach_mul_(v, b2)
+        torch._foreach_addcmul_(v, grads, grads, 1 - b2)  # v <- b2 v + (1 - b2) g^2
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, [math.sqrt(1 - b2**k) for k in t])  # sqrt(v_hat)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(params, m, denom, [-lr / (1 - b1**k) for k in t])  # theta -= lr m_hat / denom
+
+
+def make_optimizer(params, name: str = "adam", lr: float = 3e-4, eps: float = 1e-5):
+    """``"adam"`` (:class:`Adam`) or ``"rmsprop"`` (alpha 0.99, as the A3C paper and Stable-Baselines3) (Chapter 7).
+
+    ``eps = 1e-5`` is the PPO paper's and Stable-Baselines3's choice for both.
+    """
+    validate.one_of(name, "optimizer", ("adam", "rmsprop"))
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=validate.real(lr, "lr", low=0.0, low_open=True), alpha=0.99, eps=eps)
+    return Adam(params, lr=lr, eps=eps)
+
+
+def clip_grad_norm_(params, max_norm: float | None) -> float:
+    """Scale gradients so their global L2 norm is at most ``max_norm``; return the norm before clipping (Chapter 7).
+
+    ``max_norm=None`` only measures. The same rule as ``torch.nn.utils.clip_grad_norm_``.
+    """
+    if max_norm is not None:
+        validate.real(max_norm, "max_norm", low=0.0, low_open=True)
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item()
+    if max_norm is not None and norm > max_norm:
+        torch._foreach_mul_(grads, max_norm / (norm + 1e-6))
+    return norm
