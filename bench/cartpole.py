@@ -22,11 +22,11 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
-import rlcore  # noqa: E402
 from rlcore.a2c import train_a2c  # noqa: E402
 from rlcore.onpolicy import evaluate_policy  # noqa: E402
 from rlcore.ppo import train_ppo  # noqa: E402
+
+import rlcore  # noqa: E402
 
 EVAL_EVERY = 2048
 EVAL_EPISODES = 10

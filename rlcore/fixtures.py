@@ -26,8 +26,11 @@ def mdp_and_policy(mdp: FiniteMDP | None = None, pi=None, seed: int = 0,
 
 
 def random_instances(count: int, seed: int, states: tuple[int, int] = (2, 6), actions: tuple[int, int] = (2, 4),
-                     gammas: tuple[float, float] = (0.5, 0.99)) -> Iterator[tuple[FiniteMDP, np.ndarray, np.random.Generator]]:
-    """``count`` random ``(mdp, pi, rng)``: S and A uniform in the closed ranges, gamma uniform, Dirichlet(0.5) (Chapter 1, §1.3).
+                     gammas: tuple[float, float] = (0.5, 0.99)
+                     ) -> Iterator[tuple[FiniteMDP, np.ndarray, np.random.Generator]]:
+    """``count`` random ``(mdp, pi, rng)`` (Chapter 1, §1.3).
+
+    S and A uniform in the closed ranges, gamma uniform, Dirichlet(0.5) transitions.
 
     The fixture of every bound checked "on many random MDPs" (syllabus §3, BOUND).
     """
@@ -40,7 +43,7 @@ def random_instances(count: int, seed: int, states: tuple[int, int] = (2, 6), ac
 
 
 def random_rollout_batch(rng: np.random.Generator, T: int = 12, N: int = 3, p_end: float = 0.25):
-    """``(rewards, values, next_values, terminated, truncated)`` of shape ``(T, N)`` with random episode ends (Chapter 8).
+    """``(rewards, values, next_values, terminated, truncated)``, shape ``(T, N)``, random episode ends (Chapter 8).
 
     After an episode end the successor of step ``t`` is the episode's final observation, whose
     value is drawn afresh rather than copied from ``values[t + 1]`` (the next episode's start).

@@ -9,8 +9,8 @@ import pytest
 import tomllib
 import yaml
 
-from rlcore.exercises import NOT_ATTEMPTED, PASS
 from rlcore.book.student_edition import BEGIN, END, main
+from rlcore.exercises import NOT_ATTEMPTED, PASS
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("ch*.ipynb"))

@@ -110,8 +110,8 @@ def test_dp_rejects_bad_arguments():
 
 
 def test_sample_returns_with_first_action_estimates_q():
-    from rlcore.tabular.montecarlo import sample_returns
     from rlcore.estimators.stats import mean_se
+    from rlcore.tabular.montecarlo import sample_returns
 
     mdp = random_mdp(3, 2, gamma=0.8, seed=3)
     rng = np.random.default_rng(0)

@@ -27,7 +27,10 @@ from ..training.optim import clip_grad_norm_, make_optimizer
 
 @dataclass
 class A2CConfig(OnPolicyConfig):
-    """A2C's settings. Defaults: a CartPole-v1 configuration that holds greedy returns of 500 from about 10^5 steps (Chapter 8)."""
+    """A2C's settings (Chapter 8).
+
+    Defaults: a CartPole-v1 configuration that holds greedy returns of 500 from about 10^5 steps.
+    """
 
     num_steps: int = 8
     """T: steps per environment in each rollout (the n of the n-step returns)."""

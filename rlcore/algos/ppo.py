@@ -83,7 +83,10 @@ def clipped_surrogate_loss(ratio: torch.Tensor, advantages: torch.Tensor, clip_r
 
 def value_loss(values: torch.Tensor, returns: torch.Tensor, old_values: torch.Tensor,
                clip_range_vf: float | None) -> torch.Tensor:
-    """``mean (V - R)^2``, or with clipping ``mean max((V - R)^2, (V_old + clip(V - V_old, +-eps) - R)^2)`` (Chapter 14)."""
+    """``mean (V - R)^2``, or with value clipping (Chapter 14)
+
+    ``mean max((V - R)^2, (V_old + clip(V - V_old, +-eps) - R)^2)``.
+    """
     if clip_range_vf is None:
         return (values - returns).square().mean()
     clipped = old_values + (values - old_values).clamp(-clip_range_vf, clip_range_vf)

@@ -53,12 +53,15 @@ def array(x, name: str, *, ndim: int | tuple[int, ...] | None = None, shape: tup
     if dims is not None and out.ndim not in dims:
         expected = " or ".join(f"{d}-D" for d in dims)
         raise ValueError(f"{name} must be a {expected} array, got shape {out.shape}")
-    if shape is not None and (len(shape) != out.ndim or any(e is not None and e != g for e, g in zip(shape, out.shape))):
-        expected = "(" + ", ".join("any" if e is None else str(e) for e in shape) + ("," if len(shape) == 1 else "") + ")"
+    if shape is not None and (len(shape) != out.ndim
+                              or any(e is not None and e != g for e, g in zip(shape, out.shape))):
+        dims_text = ", ".join("any" if e is None else str(e) for e in shape)
+        expected = f"({dims_text}{',' if len(shape) == 1 else ''})"
         raise ValueError(f"{name} must have shape {expected}, got {out.shape}")
     if finite and out.dtype != bool and not np.all(np.isfinite(out)):
         bad = int(np.flatnonzero(~np.isfinite(out))[0])
-        raise ValueError(f"{name} contains NaN or inf (first at index {_index(bad, out.shape)}); expected finite numbers")
+        raise ValueError(f"{name} contains NaN or inf (first at index {_index(bad, out.shape)}); "
+                         "expected finite numbers")
     return out
 
 
@@ -79,7 +82,8 @@ def integer_array(x, name: str, *, low: int | None = None, high: int | None = No
         frac = raw != np.round(raw)
         if np.any(frac):
             bad = int(np.flatnonzero(frac)[0])
-            raise ValueError(f"{name} must hold whole numbers, got {raw.flat[bad].item()!r} at index {_index(bad, raw.shape)}")
+            raise ValueError(f"{name} must hold whole numbers, got {raw.flat[bad].item()!r} "
+                             f"at index {_index(bad, raw.shape)}")
     out = array(raw, name, ndim=ndim, shape=shape, dtype=np.int64)
     if out.size and low is not None and out.min() < low:
         bad = int(np.argmin(out))

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m rlcore.student_edition book/ch01_rl_problem.ipynb book/ch02_dynamic_programming.ipynb --out student
+    python -m rlcore.book.student_edition book/ch01_rl_problem.ipynb book/ch02_dynamic_programming.ipynb --out student
 
 Every block between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's markers) becomes
 ``raise NotImplementedError`` at the same indentation; outputs are cleared, and the

@@ -48,7 +48,9 @@ class Rollout:
         return int(self.valid.sum())
 
     def transitions(self, device: torch.device | str = "cpu", **per_step: np.ndarray) -> dict[str, torch.Tensor]:
-        """The valid transitions as flat tensors on ``device``: obs, actions, log_probs, values, plus ``per_step`` (Chapter 7).
+        """The valid transitions as flat tensors on ``device`` (Chapter 7).
+
+        Fields: obs, actions, log_probs, values, plus ``per_step``.
 
         ``per_step`` arrays (advantages, returns, ...) have shape (T, N) like the rewards.
         """

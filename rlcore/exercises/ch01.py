@@ -43,7 +43,10 @@ def _reward_streams(seed: int = 101) -> list[Case]:
 
 
 def check_rewards_to_go(fn) -> CheckResult:
-    """Exercise 1.1: ``rewards_to_go(rewards, dones, gamma)`` → ``G_t = r_t + gamma (1 - done_t) G_{t+1}`` (Chapter 1, §1.2)."""
+    """Exercise 1.1 (Chapter 1, §1.2): ``rewards_to_go(rewards, dones, gamma)``.
+
+    Expected: ``G_t = r_t + gamma (1 - done_t) G_{t+1}``.
+    """
     return run_exercise(
         "Exercise 1.1 (rewards_to_go)", fn, _reward_streams(), returns.rewards_to_go,
         lambda got, case: array_problem(got, case.expected, ATOL, "G"), "rlcore.returns.rewards_to_go")
@@ -97,7 +100,7 @@ def _occupancy_reference(P, rho0, pi, gamma):
 
 
 def check_occupancy(fn) -> CheckResult:
-    """Exercise 1.3: ``occupancy(P, rho0, pi, gamma)`` → the normalised discounted occupancy ``d^pi_mu`` (Chapter 1, §1.5)."""
+    """Exercise 1.3 (Chapter 1, §1.5): ``occupancy(P, rho0, pi, gamma)``, the normalised discounted occupancy."""
     cases = []
     for label, mdp, pi, hint in _mdp_cases(seed=13):
         if mdp.gamma == 0:

@@ -32,7 +32,7 @@ def _sizes(obs_dim, hidden, name: str = "hidden") -> tuple[int, ...]:
 
 
 def mlp(sizes: Sequence[int], activation: str = "tanh") -> nn.Sequential:
-    """``Linear, activation, Linear, activation, ...`` through ``sizes`` (every layer followed by the activation) (Chapter 7)."""
+    """``Linear, activation, Linear, activation, ...`` through ``sizes`` (Chapter 7)."""
     validate.one_of(activation, "activation", ACTIVATIONS)
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):

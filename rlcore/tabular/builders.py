@@ -14,6 +14,7 @@ import numpy as np
 from ..base import validate
 from .mdp import FiniteMDP
 
+
 def random_mdp(
     n_states: int, n_actions: int, gamma: float = 0.9, seed: int = 0, alpha: float = 0.5
 ) -> FiniteMDP:

@@ -15,7 +15,6 @@ Conventions (the book's notation appendix):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np

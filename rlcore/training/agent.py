@@ -35,7 +35,7 @@ class Agent:
         return action.cpu().numpy()
 
     def episode_returns(self, episodes: int = 10, seed: int = 10_000, env_id: str | None = None) -> np.ndarray:
-        """Undiscounted returns of ``episodes`` greedy episodes (see :func:`~rlcore.training.evaluation.episode_returns`) (Chapter 7)."""
+        """Undiscounted returns of ``episodes`` greedy episodes (Chapter 7; see ``training.evaluation``)."""
         return episode_returns(self.act, env_id or self.config.env_id, episodes, seed)
 
     def curve(self, key: str) -> tuple[np.ndarray, np.ndarray]:

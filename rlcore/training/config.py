@@ -41,7 +41,7 @@ class Config:
 
 
 def configure(cls, config, overrides: dict):
-    """``config`` (default ``cls()``) with ``overrides`` applied; a clear error for the wrong config type (Chapter 7)."""
+    """``config`` (default ``cls()``) with ``overrides`` applied; a clear error for a wrong config (Chapter 7)."""
     if config is None:
         return cls(**overrides)
     if not isinstance(config, cls):

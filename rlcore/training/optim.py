@@ -16,7 +16,8 @@ from ..base import validate
 
 
 class Adam:
-    """``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``, ``theta <- theta - lr m_hat / (sqrt(v_hat) + eps)`` (Chapter 7).
+    """Adam (Chapter 7): ``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``,
+    ``theta <- theta - lr m_hat / (sqrt(v_hat) + eps)``.
 
     ``m_hat = m / (1 - b1^t)`` and ``v_hat = v / (1 - b2^t)`` undo the zero initialisation, with
     ``t`` counted *per parameter*: a parameter whose gradient is ``None`` (unused by the loss) is
