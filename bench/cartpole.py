@@ -22,11 +22,11 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from rlcore.a2c import train_a2c  # noqa: E402
-from rlcore.onpolicy import evaluate_policy  # noqa: E402
-from rlcore.ppo import train_ppo  # noqa: E402
 
 import rlcore  # noqa: E402
+from rlcore.algos.a2c import train_a2c  # noqa: E402
+from rlcore.algos.ppo import train_ppo  # noqa: E402
+from rlcore.training.evaluation import episode_returns  # noqa: E402
 
 EVAL_EVERY = 2048
 EVAL_EPISODES = 10
@@ -58,7 +58,7 @@ class Clock:
     def evaluate(self, curve: list, steps: int, policy, env_id: str) -> None:
         """Append ``(steps, training seconds, mean greedy return)`` to ``curve``, not counting the evaluation."""
         pause = time.perf_counter()
-        curve.append((steps, self.seconds(), float(np.mean(evaluate_policy(policy, env_id, EVAL_EPISODES)))))
+        curve.append((steps, self.seconds(), float(np.mean(episode_returns(policy, env_id, EVAL_EPISODES)))))
         self.paused += time.perf_counter() - pause
 
 
@@ -75,7 +75,7 @@ def run_rlcore(algo: str, config: dict, seed: int, env_id="CartPole-v1") -> dict
     train = train_ppo if algo == "ppo" else train_a2c
     agent = train(env_id=env_id, seed=seed, progress=False, callback=callback, **config)
     seconds, steps = clock.seconds(), agent.history["steps"][-1]
-    final = float(np.mean(agent.evaluate(FINAL_EPISODES, seed=20_000)))
+    final = float(np.mean(agent.episode_returns(FINAL_EPISODES, seed=20_000)))
     return {"steps": steps, "seconds": seconds, "curve": curve, "final_return": final}
 
 
@@ -107,7 +107,7 @@ def run_sb3(algo: str, kwargs: dict, total_steps: int, seed: int, env_id="CartPo
     model = cls("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **kwargs)
     callback = Evaluate()
     model.learn(total_steps, callback=callback)
-    final = evaluate_policy(lambda obs: model.predict(obs, deterministic=True)[0], env_id, FINAL_EPISODES, seed=20_000)
+    final = episode_returns(lambda obs: model.predict(obs, deterministic=True)[0], env_id, FINAL_EPISODES, seed=20_000)
     return {"steps": model.num_timesteps, "seconds": callback.seconds, "curve": curve,
             "final_return": float(np.mean(final))}
 
@@ -125,13 +125,20 @@ def sb3_a2c() -> tuple[dict, int]:
     return dict(n_envs=8, n_steps=5, gamma=0.99, gae_lambda=1.0, learning_rate=7e-4, ent_coef=0.0), 200_000
 
 
+# Each protocol: a title and its contenders, (name, run(seed)); the last one is the reference (SB3).
+# Protocol (a) also runs rlcore's plain path (fast=False: autograd through two nn.Sequential towers,
+# torch's own rollouts through the network, the foreach Adam) to show what the fast paths buy.
 PROTOCOLS = {
-    "a": ("PPO, RL-Zoo settings for both", lambda s: run_rlcore("ppo", ZOO_PPO, s),
-          lambda s: run_sb3("ppo", *sb3_zoo_ppo(), s)),
-    "b": ("PPO, each library's best configuration", lambda s: run_rlcore("ppo", RLCORE_BEST_PPO, s),
-          lambda s: run_sb3("ppo", *sb3_zoo_ppo(), s)),
-    "c": ("A2C, SB3's defaults for both", lambda s: run_rlcore("a2c", SB3_A2C, s),
-          lambda s: run_sb3("a2c", *sb3_a2c(), s)),
+    "a": ("PPO, RL-Zoo settings for both", [
+        ("rlcore", lambda s: run_rlcore("ppo", ZOO_PPO, s)),
+        ("rlcore plain path", lambda s: run_rlcore("ppo", {**ZOO_PPO, "fast": False}, s)),
+        ("sb3", lambda s: run_sb3("ppo", *sb3_zoo_ppo(), s))]),
+    "b": ("PPO, each library's best configuration", [
+        ("rlcore", lambda s: run_rlcore("ppo", RLCORE_BEST_PPO, s)),
+        ("sb3", lambda s: run_sb3("ppo", *sb3_zoo_ppo(), s))]),
+    "c": ("A2C, SB3's defaults for both", [
+        ("rlcore", lambda s: run_rlcore("a2c", SB3_A2C, s)),
+        ("sb3", lambda s: run_sb3("a2c", *sb3_a2c(), s))]),
 }
 
 
@@ -171,8 +178,9 @@ def table(results: dict, seeds: list[int]) -> str:
              "| final return (20 eps) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for key, res in results.items():
         ours, sb3 = res["summary"]["rlcore"], res["summary"]["sb3"]
-        for name, s in (("rlcore", ours), ("SB3 2.9.2", sb3)):
-            ratio = f"{ours['steps_per_second'] / sb3['steps_per_second']:.2f}×" if name == "rlcore" else "1×"
+        for lib, s in res["summary"].items():
+            name = "SB3 2.9.2" if lib == "sb3" else lib
+            ratio = f"{s['steps_per_second'] / sb3['steps_per_second']:.2f}×" if lib != "sb3" else "1×"
             n = len(seeds)
             lines.append(f"| ({key}) {res['title']} | {name} | {s['steps_per_second']:,.0f} | {ratio} | "
                          f"{fmt(s['first_steps'], s['first_steps_n'], n)} | "
@@ -193,10 +201,10 @@ def plot(results: dict, path: Path) -> None:
 
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6), squeeze=False, layout="constrained")
     for ax, (key, res) in zip(axes[0], results.items()):
-        for lib, color in (("rlcore", "C0"), ("sb3", "C1")):
-            for k, run in enumerate(res["runs"][lib]):
+        for (lib, runs), color in zip(res["runs"].items(), ("C0", "C2", "C1")):
+            for k, run in enumerate(runs):
                 s, t, r = zip(*run["curve"]) if run["curve"] else ((), (), ())
-                ax.plot(t, r, color=color, alpha=0.7, lw=1.2, label=("rlcore" if lib == "rlcore" else "SB3")
+                ax.plot(t, r, color=color, alpha=0.7, lw=1.2, label=("SB3" if lib == "sb3" else lib)
                         if k == 0 else None)
         ax.axhline(SOLVED, color="gray", ls=":", lw=1)
         ax.set(title=f"({key}) {res['title']}", xlabel="training seconds (evaluation excluded)",
@@ -219,15 +227,14 @@ def main():
     seeds = list(range(args.seeds))
     results = {}
     for key in args.protocols:
-        title, ours, theirs = PROTOCOLS[key]
-        runs = {"rlcore": [], "sb3": []}
-        for seed in seeds:  # interleaved, alternating which library goes first
-            order = [("rlcore", ours), ("sb3", theirs)]
-            for lib, run in order if seed % 2 == 0 else order[::-1]:
+        title, contenders = PROTOCOLS[key]
+        runs = {lib: [] for lib, _ in contenders}
+        for seed in seeds:  # interleaved, alternating the order of the libraries
+            for lib, run in contenders if seed % 2 == 0 else contenders[::-1]:
                 result = run(seed)
                 result.update(solve_times(result["curve"]))
                 runs[lib].append(result)
-                print(f"({key}) seed {seed} {lib:6s}: {result['steps'] / result['seconds']:8,.0f} steps/s, "
+                print(f"({key}) seed {seed} {lib:17s}: {result['steps'] / result['seconds']:8,.0f} steps/s, "
                       f"sustained from {result['sustained_steps']} steps / {result['sustained_seconds']} s, "
                       f"final {result['final_return']:.1f}", flush=True)
         results[key] = {"title": title, "runs": runs,

@@ -8,7 +8,7 @@ import numpy as np
 
 
 def seed_everything(seed: int):
-    """Seed Python's ``random``, NumPy's global state and torch; return fresh generators.
+    """Seed Python's ``random``, NumPy's global state and torch; return fresh generators (Chapter 1, §1.4).
 
     Returns ``(rng, generator)``: a ``numpy.random.Generator`` and a ``torch.Generator``, both
     seeded with ``seed``. Prefer passing these explicitly over relying on global state.

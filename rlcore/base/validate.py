@@ -37,7 +37,7 @@ def _got(x) -> str:
 
 def array(x, name: str, *, ndim: int | tuple[int, ...] | None = None, shape: tuple | None = None,
           dtype=np.float64, finite: bool = True, copy: bool = False) -> np.ndarray:
-    """``x`` as a numeric array of ``dtype``, after checking its dimensions, shape and values.
+    """``x`` as a numeric array of ``dtype``, after checking its dimensions, shape and values (Appendix A).
 
     ``shape`` may hold ``None`` for a free dimension. ``finite`` rejects NaN and inf (the first
     offending index is named). Booleans count as numbers only when ``dtype`` is ``bool``.
@@ -67,7 +67,7 @@ def array(x, name: str, *, ndim: int | tuple[int, ...] | None = None, shape: tup
 
 def integer_array(x, name: str, *, low: int | None = None, high: int | None = None, shape: tuple | None = None,
                   ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
-    """``x`` as an int64 array of integer values in ``[low, high)`` (states, actions, deterministic policies).
+    """``x`` as an int64 array of whole numbers in ``[low, high)``: states, actions, policies (Appendix A).
 
     Floats are accepted only when every value is a whole number (``np.zeros(S)`` is a fine
     policy); ``[0.9, 1.7, 0.2]`` is rejected rather than truncated. Booleans are rejected.
@@ -95,7 +95,7 @@ def integer_array(x, name: str, *, low: int | None = None, high: int | None = No
 
 
 def probability_rows(x: np.ndarray, name: str, axis: int = -1) -> np.ndarray:
-    """Raise unless every slice of ``x`` along ``axis`` is a probability vector; return ``x``."""
+    """Raise unless every slice of ``x`` along ``axis`` is a probability vector; return ``x`` (Appendix A)."""
     if np.any(x < 0):
         bad = int(np.flatnonzero(x < 0)[0])
         raise ValueError(f"{name} has a negative probability {float(x.flat[bad]):.3g} at index "
@@ -111,7 +111,7 @@ def probability_rows(x: np.ndarray, name: str, axis: int = -1) -> np.ndarray:
 
 def real(x, name: str, *, low: float | None = None, high: float | None = None, low_open: bool = False,
          high_open: bool = False) -> float:
-    """``x`` as a finite float in the interval given by ``low``/``high`` (closed unless ``*_open``)."""
+    """``x`` as a finite float in the interval given by ``low``/``high`` (closed unless ``*_open``) (Appendix A)."""
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray)) or np.ndim(x) != 0:
         raise TypeError(f"{name} must be a real number, got {_got(x)}")
     value = float(x)
@@ -125,7 +125,7 @@ def real(x, name: str, *, low: float | None = None, high: float | None = None, l
 
 
 def integer(x, name: str, *, low: int | None = None, high: int | None = None) -> int:
-    """``x`` as a Python int in ``[low, high]`` (booleans and floats such as 3.5 rejected)."""
+    """``x`` as a Python int in ``[low, high]`` (booleans and floats such as 3.5 rejected) (Appendix A)."""
     whole_float = isinstance(x, (float, np.floating)) and math.isfinite(x) and float(x).is_integer()
     if isinstance(x, (bool, np.bool_)) or not (isinstance(x, (numbers.Integral, np.integer)) or whole_float):
         raise TypeError(f"{name} must be an integer, got {_got(x)}")
@@ -137,12 +137,12 @@ def integer(x, name: str, *, low: int | None = None, high: int | None = None) ->
 
 
 def discount(gamma, name: str = "gamma") -> float:
-    """A discount factor in ``[0, 1]``."""
+    """A discount factor in ``[0, 1]`` (Appendix A)."""
     return real(gamma, name, low=0.0, high=1.0)
 
 
 def same_shape(reference_name: str, reference: np.ndarray, **others: np.ndarray) -> None:
-    """Raise unless every array in ``others`` has the shape of ``reference``."""
+    """Raise unless every array in ``others`` has the shape of ``reference`` (Appendix A)."""
     for name, a in others.items():
         if np.shape(a) != np.shape(reference):
             raise ValueError(f"{name} must have the shape of {reference_name} {np.shape(reference)}, "
@@ -150,14 +150,14 @@ def same_shape(reference_name: str, reference: np.ndarray, **others: np.ndarray)
 
 
 def one_of(x, name: str, choices) -> object:
-    """``x`` unchanged if it is one of ``choices``."""
+    """``x`` unchanged if it is one of ``choices`` (Appendix A)."""
     if x not in choices:
         raise ValueError(f"{name} must be one of {', '.join(sorted(map(repr, choices)))}, got {_show(x)}")
     return x
 
 
 def generator(rng, name: str = "rng"):
-    """``rng`` unchanged if it is a ``numpy.random.Generator``."""
+    """``rng`` unchanged if it is a ``numpy.random.Generator`` (Appendix A)."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{name} must be a numpy.random.Generator (np.random.default_rng(seed)), "
                         f"got {type(rng).__name__}")

@@ -11,7 +11,7 @@ _CELL_COLOURS = {"H": "#1f3b73", "C": "#1f3b73", "G": "#2e8b57", "#": "#555555"}
 
 def plot_values(mdp: FiniteMDP, V, policy=None, ax=None, title: str | None = None, annotate: bool = True,
                 cmap: str = "viridis", vmin=None, vmax=None):
-    """Draw ``V`` on the MDP's grid as a heat map, with the greedy ``policy`` as arrows.
+    """Draw ``V`` on the MDP's grid as a heat map, with the greedy ``policy`` as arrows (Chapter 1, §1.6).
 
     ``policy`` may be ``S`` integer actions or an ``(S, A)`` table (arrows show its most likely
     action). Terminal, hole and wall cells are drawn without arrows.
@@ -53,7 +53,7 @@ def plot_values(mdp: FiniteMDP, V, policy=None, ax=None, title: str | None = Non
 
 def plot_convergence(errors, bound=None, ax=None, label: str = "error", bound_label: str = "bound",
                      xlabel: str = "iteration k", ylabel: str = "sup-norm error"):
-    """A log-scale convergence curve, optionally against a theoretical envelope."""
+    """A log-scale convergence curve, optionally against a theoretical envelope (Chapter 2, §2.3)."""
     import matplotlib.pyplot as plt
 
     if ax is None:

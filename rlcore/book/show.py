@@ -7,7 +7,7 @@ import textwrap
 
 
 class Source:
-    """Highlighted source code; renders as HTML in a notebook and as text elsewhere."""
+    """Highlighted source code; renders as HTML in a notebook and as text elsewhere (Chapter 1, §1.2)."""
 
     def __init__(self, code: str, title: str):
         self.code, self.title = code, title
@@ -26,7 +26,7 @@ class Source:
 
 
 def show(obj) -> Source:
-    """Return the source of a function, class or module from rlcore, ready to display.
+    """Return the source of a function, class or module from rlcore, ready to display (Chapter 1, §1.2).
 
     >>> show(rlcore.exact.evaluate_policy)   # doctest: +SKIP
     """

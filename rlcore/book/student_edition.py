@@ -23,14 +23,14 @@ _BLOCK = re.compile(rf"^([ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(E
 
 
 def strip_solutions(source: str) -> str:
-    """Replace each solution block in ``source`` by an indented ``raise NotImplementedError``."""
+    """Replace each solution block in ``source`` by an indented ``raise NotImplementedError`` (Introduction)."""
     if source.count(BEGIN) != source.count(END):
         raise ValueError(f"unbalanced solution markers in cell:\n{source}")
     return _BLOCK.sub(lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError\n", source)
 
 
 def student_notebook(nb: dict) -> dict:
-    """A copy of a notebook (as parsed JSON) with solutions stubbed and outputs cleared."""
+    """A copy of a notebook (as parsed JSON) with solutions stubbed and outputs cleared (Introduction)."""
     nb = json.loads(json.dumps(nb))
     for cell in nb["cells"]:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
@@ -45,6 +45,7 @@ def student_notebook(nb: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: write the student edition of the given chapters (Introduction)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="+", type=Path, help="chapter notebooks to convert")
     parser.add_argument("--out", type=Path, default=Path("student"), help="output folder (default: student/)")

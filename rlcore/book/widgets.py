@@ -24,7 +24,7 @@ def _snapshot(draw, kwargs) -> str:
 
 
 class Explorer:
-    """Sliders bound to a drawing function; see :func:`explorer`."""
+    """Sliders bound to a drawing function; see :func:`explorer` (Chapter 1, §1.6)."""
 
     def __init__(self, draw, controls: dict):
         import ipywidgets as widgets
@@ -54,7 +54,7 @@ class Explorer:
 
 
 def explorer(draw, **controls) -> Explorer:
-    """Bind ipywidgets ``controls`` to ``draw(**values)``, which returns a matplotlib figure."""
+    """Bind ipywidgets ``controls`` to ``draw(**values)``, which returns a matplotlib figure (Chapter 1, §1.6)."""
     if not controls:
         raise ValueError("explorer needs at least one control, e.g. gamma=FloatSlider(...)")
     return Explorer(draw, controls)

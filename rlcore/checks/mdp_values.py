@@ -40,7 +40,7 @@ def _q_by_sa_solve(mdp: FiniteMDP, pi: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 @register("DC-01", chapters=(1,))
 def dc01_bellman_consistency(mdp: FiniteMDP | None = None, pi=None, seed: int = 0, n_rollouts: int = 2000):
-    """DC-01: ``V = (I - gamma P_pi)^{-1} r_pi`` agrees with the Q-form, with iteration, and with rollouts."""
+    """DC-01 (Chapter 1, §1.7): ``V = (I - gamma P_pi)^{-1} r_pi`` agrees with the Q-form, iteration and rollouts."""
     mdp, pi, rng = mdp_and_policy(mdp, pi, seed)
     S, gamma = mdp.n_states, mdp.gamma
     V = evaluate_policy(mdp, pi)
@@ -65,7 +65,7 @@ def dc01_bellman_consistency(mdp: FiniteMDP | None = None, pi=None, seed: int = 
 
 @register("DC-02", chapters=(1,))
 def dc02_value_bound(n_instances: int = 1000, r_max: float = 2.0, seed: int = 2):
-    """DC-02: rewards in ``[0, R_max]`` imply ``0 <= V, Q <= R_max / (1 - gamma)``, attained when r = R_max."""
+    """DC-02 (Chapter 1, §1.7): ``r in [0, R_max]`` gives ``0 <= V, Q <= R_max / (1 - gamma)``, tight at r = R_max."""
     worst = np.inf
     for mdp, pi, _ in random_instances(n_instances, seed):
         scaled = FiniteMDP(mdp.P, r_max * mdp.r, mdp.rho0, mdp.gamma)
@@ -87,7 +87,7 @@ def dc02_value_bound(n_instances: int = 1000, r_max: float = 2.0, seed: int = 2)
 
 @register("DC-03", chapters=(2,))
 def dc03_contraction(n_instances: int = 300, seed: int = 3):
-    """DC-03: T and T^π are γ-contractions in sup norm; VI error ``<= gamma^k ||V_0 - V*||``."""
+    """DC-03: T and T^π are γ-contractions in sup norm; VI error ``<= gamma^k ||V_0 - V*||`` (Chapter 2, §2.7)."""
     worst_opt = worst_exp = worst_q = np.inf
     for mdp, pi, rng in random_instances(n_instances, seed):
         scale = rng.uniform(0.1, 10.0)
@@ -119,7 +119,7 @@ def dc03_contraction(n_instances: int = 300, seed: int = 3):
 
 @register("DC-04", chapters=(2,))
 def dc04_deterministic_optimal(n_instances: int = 20, n_stochastic: int = 200, seed: int = 4):
-    """DC-04: one deterministic policy is optimal in every state at once, and matches value iteration."""
+    """DC-04 (Chapter 2, §2.7): one deterministic policy is optimal in every state at once, as value iteration finds."""
     rng = np.random.default_rng(seed)
     worst_vi, worst_simultaneous, worst_stochastic = 0.0, 0.0, np.inf
     for i in range(n_instances):
@@ -144,7 +144,7 @@ def dc04_deterministic_optimal(n_instances: int = 20, n_stochastic: int = 200, s
 
 @register("DC-05", chapters=(2,))
 def dc05_policy_iteration(n_instances: int = 20, seed: int = 5):
-    """DC-05: PI improves monotonically, stops within A^S steps at V*, and argmax Q = argmax A."""
+    """DC-05: PI improves monotonically, stops within A^S steps at V*, and argmax Q = argmax A (Chapter 2, §2.7)."""
     rng = np.random.default_rng(seed)
     worst_monotone, worst_optimum, worst_steps, argmax_mismatch = np.inf, 0.0, -np.inf, 0
     for i in range(n_instances):
@@ -172,7 +172,7 @@ def dc05_policy_iteration(n_instances: int = 20, seed: int = 5):
 
 @register("DC-06", chapters=(1, 6))
 def dc06_occupancy(mdp: FiniteMDP | None = None, pi=None, seed: int = 6, horizon: int = 2000):
-    """DC-06: ``d^pi`` sums to 1 and ``E_tau[sum_t gamma^t f] = E_{d^pi, pi}[f] / (1 - gamma)``."""
+    """DC-06: ``d^pi`` sums to 1 and ``E_tau[sum_t gamma^t f] = E_{d^pi, pi}[f] / (1 - gamma)`` (Chapter 1, §1.7)."""
     mdp, pi, rng = mdp_and_policy(mdp, pi, seed)
     d = occupancy(mdp, pi)
     P_pi = policy_transition(mdp, pi)
@@ -199,7 +199,7 @@ def dc06_occupancy(mdp: FiniteMDP | None = None, pi=None, seed: int = 6, horizon
 
 @register("DC-07", chapters=(1, 12))
 def dc07_advantage_zero_mean(mdp: FiniteMDP | None = None, pi=None, seed: int = 7):
-    """DC-07: ``sum_a pi(a|s) A^pi(s, a) = 0`` for every state."""
+    """DC-07: ``sum_a pi(a|s) A^pi(s, a) = 0`` for every state (Chapter 1, §1.7)."""
     mdp, pi, _ = mdp_and_policy(mdp, pi, seed)
     Q, _ = _q_by_sa_solve(mdp, pi)  # Q from the SA-space solve, V from the S-space solve: independent routes
     V = evaluate_policy(mdp, pi)

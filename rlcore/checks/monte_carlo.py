@@ -10,7 +10,7 @@ from .registry import MC_Z, Check, register
 
 @register("DC-92", chapters=(1, 5))
 def dc92_monte_carlo(n_replications: int = 1_000_000, n: int = 5, seed: int = 92):
-    """DC-92: ``E[S^2_biased] = (n-1)/n sigma^2``, ``E[S^2_unbiased] = sigma^2``, MC error ~ sigma/sqrt(N)."""
+    """DC-92 (Chapter 1, §1.7): ``E[S^2_biased] = (n-1)/n sigma^2``, ``E[S^2_unbiased] = sigma^2``, error 1/sqrt(N)."""
     rng = np.random.default_rng(seed)
     sigma = 2.0
     x = rng.normal(1.0, sigma, size=(n_replications, n))

@@ -78,7 +78,7 @@ class Report(list):
 
 @dataclass(frozen=True)
 class Entry:
-    """A registered check: its syllabus id, the chapters that show it, its topic and its function."""
+    """A registered check: its syllabus id, the chapters that show it, its topic and its function (Chapter 1, §1.7)."""
 
     id: str
     chapters: tuple[int, ...]
@@ -90,7 +90,7 @@ REGISTRY: dict[str, Entry] = {}
 
 
 def register(check_id: str, chapters: tuple[int, ...]):
-    """Register a check function under ``check_id`` for ``chapters``; its rows become a timed :class:`Report`."""
+    """Register a check under ``check_id`` for ``chapters``; it returns a timed :class:`Report` (Chapter 1, §1.7)."""
     def decorator(fn):
         @functools.wraps(fn)
         def timed(*args, **kwargs):
@@ -109,7 +109,7 @@ def register(check_id: str, chapters: tuple[int, ...]):
 
 
 def load_all() -> dict[str, Entry]:
-    """Import every topic module (registering its checks) and return the registry."""
+    """Import every topic module (registering its checks) and return the registry (Chapter 1, §1.7)."""
     for topic in TOPICS:
         importlib.import_module(f"{__package__}.{topic}")
     return REGISTRY

@@ -27,7 +27,7 @@ PASS, NOT_ATTEMPTED, FAIL, ERROR, TIMEOUT = "pass", "not attempted", "fail", "er
 
 @dataclass
 class Case:
-    """One input to an exercise, with a hint shown when the reader's answer fails on it."""
+    """One input to an exercise, with a hint shown when the reader's answer fails on it (Chapter 1, §1.2)."""
 
     label: str
     kwargs: dict
@@ -37,7 +37,7 @@ class Case:
 
 @dataclass
 class CheckResult:
-    """The outcome of a checker; renders as HTML in a notebook and as text elsewhere."""
+    """The outcome of a checker; renders as HTML in a notebook and as text elsewhere (Chapter 1, §1.2)."""
 
     exercise: str
     status: str

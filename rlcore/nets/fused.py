@@ -39,7 +39,7 @@ def _mul_tanh_derivative_(g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
 
 
 class TwinTanhMLP(torch.autograd.Function):
-    """Hidden layers of two tanh MLPs of equal widths at once.
+    """Hidden layers of two tanh MLPs of equal widths at once (Chapter 7).
 
     Forward, with ``W_k`` stacked as ``(2, out, in)``: ``h_0 = s``, ``h_k = tanh(h_{k-1} W_k^T + b_k)``.
     Backward, with ``g_k = dL/dh_k``: ``dz_k = g_k (1 - h_k^2)``, ``dW_k = dz_k^T h_{k-1}``,
@@ -48,6 +48,7 @@ class TwinTanhMLP(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, obs, *params):
+        """Both towers' hidden layers, weights stacked per layer (Chapter 7)."""
         n = len(params) // 4  # actor weights, critic weights, actor biases, critic biases
         weights = [torch.stack((params[k], params[n + k])) for k in range(n)]
         biases = [torch.stack((params[2 * n + k], params[3 * n + k])).unsqueeze(1) for k in range(n)]
@@ -60,6 +61,7 @@ class TwinTanhMLP(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_actor, grad_critic):
+        """The hand-written backward pass of the class docstring (Chapter 7)."""
         saved = ctx.saved_tensors
         n = (len(saved) - 1) // 2
         hs, weights = saved[: n + 1], saved[n + 1:]

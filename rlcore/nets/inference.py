@@ -30,7 +30,7 @@ class TorchPolicy:
         self.device = next(net.parameters()).device
 
     def sync(self) -> None:
-        """Nothing to do: the network is called directly."""
+        """Nothing to do: the network is called directly (Chapter 7)."""
 
     def _tensor(self, obs):
         return torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)

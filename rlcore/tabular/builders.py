@@ -33,7 +33,7 @@ def two_state_mdp(gamma: float = 0.9) -> FiniteMDP:
     """Two states, two actions: *stay* (a=0) or *switch* (a=1).
 
     Staying in state 1 pays 1, everything else pays 0; switching succeeds with
-    probability 0.9. Small enough to solve by hand (Chapter 1, exercise warm-up).
+    probability 0.9. Small enough to solve by hand (Chapter 1, §1.1).
     """
     P = np.zeros((2, 2, 2))
     P[0, 0] = [1.0, 0.0]

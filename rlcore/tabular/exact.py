@@ -35,7 +35,7 @@ def policy_reward(mdp: FiniteMDP, pi) -> np.ndarray:
 
 def evaluate_policy(mdp: FiniteMDP, pi) -> np.ndarray:
     """``V^pi = (I - gamma P_pi)^{-1} r_pi`` by a linear solve (Chapter 1, §1.3)."""
-    mdp.require_discounted("V^pi")
+    require_mdp(mdp).require_discounted("V^pi")
     P_pi = policy_transition(mdp, pi)
     return np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * P_pi, policy_reward(mdp, pi))
 
@@ -62,7 +62,7 @@ def occupancy(mdp: FiniteMDP, pi) -> np.ndarray:
     ``d^pi(s) = (1 - gamma) sum_t gamma^t Pr(s_t = s)``, which solves
     ``(I - gamma P_pi^T) d = (1 - gamma) rho0``. It sums to 1.
     """
-    mdp.require_discounted("the discounted occupancy d^pi")
+    require_mdp(mdp).require_discounted("the discounted occupancy d^pi")
     P_pi = policy_transition(mdp, pi)
     return np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * P_pi.T, (1 - mdp.gamma) * mdp.rho0)
 

@@ -26,7 +26,7 @@ __all__ = ["PROB_ATOL", "FiniteMDP", "as_policy", "uniform_policy", "random_poli
 
 @dataclass(frozen=True, eq=False)
 class FiniteMDP:
-    """A finite, discounted MDP ``(S, A, P, r, rho0, gamma)`` (Chapter 1, eq. (1.1)).
+    """A finite, discounted MDP ``(S, A, P, r, rho0, gamma)`` (Chapter 1, §1.1).
 
     Arrays are validated and converted to float64 on construction. Optional layout fields
     let :mod:`rlcore.plots` draw gridworlds.

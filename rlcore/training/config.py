@@ -18,19 +18,19 @@ class Config:
     """Mixin: ``require`` raises ``ValueError("<Config>.<name> must be <expected>, got <value>")`` (Chapter 7)."""
 
     def require(self, ok: bool, name: str, expected: str) -> None:
-        """Raise unless ``ok``, naming the field, what it holds and what was expected."""
+        """Raise unless ``ok``, naming the field, what it holds and what was expected (Chapter 7)."""
         if not ok:
             raise ValueError(f"{type(self).__name__}.{name} must be {expected}, got {getattr(self, name)!r}")
 
     def require_int(self, name: str, low: int = 1) -> None:
-        """Raise unless the field is an integer ``>= low`` (booleans rejected)."""
+        """Raise unless the field is an integer ``>= low`` (booleans rejected) (Chapter 7)."""
         v = getattr(self, name)
         self.require(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low, name,
                      f"an integer >= {low}")
 
     def require_real(self, name: str, low: float = -math.inf, high: float = math.inf, low_open: bool = False,
                      high_open: bool = False, optional: bool = False) -> None:
-        """Raise unless the field is a finite real number in the interval (or ``None`` if ``optional``)."""
+        """Raise unless the field is a finite real number in the interval (or ``None`` if ``optional``) (Chapter 7)."""
         v = getattr(self, name)
         if optional and v is None:
             return

@@ -50,7 +50,7 @@ class Adam:
         self.fused = can_fuse if fused is None else bool(fused)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients (set them to ``None``)."""
+        """Forget the gradients (set them to ``None``) (Chapter 7)."""
         for p in self.params:
             p.grad = None
 
