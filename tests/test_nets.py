@@ -20,7 +20,7 @@ from rlcore.nets import (
     rollout_policy,
     use_fast_path,
 )
-from rlcore.nets.fused import TwinTanhMLP, fused_tanh_features
+from rlcore.nets.fused import FusedActorCritic, fused_evaluate_actions, kernel_parameters
 from rlcore.nets.mlp import linear_layers
 from rlcore.training.optim import Adam
 
@@ -34,17 +34,24 @@ def perturbed(net, scale=0.3, seed=0):
     return net
 
 
-def test_hand_written_backprop_matches_autograd():
-    net = ActorCritic(3, 2, True, hidden=(5, 4)).double()
+@pytest.mark.parametrize("discrete", [True, False])
+def test_hand_written_backprop_matches_autograd(discrete):
+    """gradcheck: the fused kernel's backward against finite differences of its own forward (float64)."""
+    torch.manual_seed(0)
+    net = perturbed(ActorCritic(3, 2, discrete, hidden=(5, 4), log_std_init=-0.3)).double()
     obs = torch.randn(7, 3, dtype=torch.float64)
-    actor, critic = linear_layers(net.actor.body), linear_layers(net.critic.body)
-    params = ([m.weight for m in actor] + [m.weight for m in critic] + [m.bias for m in actor]
-              + [m.bias for m in critic])
-    assert torch.autograd.gradcheck(lambda *p: TwinTanhMLP.apply(obs, *p), params)
-    # and the forward pass equals the two plain bodies
-    h_actor, h_critic = fused_tanh_features(obs, actor, critic)
-    torch.testing.assert_close(h_actor, net.actor.body(obs))
-    torch.testing.assert_close(h_critic, net.critic.body(obs))
+    actions = torch.randint(0, 2, (7,)) if discrete else torch.randn(7, 2, dtype=torch.float64)
+    params = list(net.parameters())
+    n_actor = len(list(net.actor.parameters()))
+    actor = [p for m in linear_layers(net.actor.body) + [net.actor.out] for p in (m.weight, m.bias)]
+    actor += [] if discrete else [net.actor.log_std]
+    critic = [p for m in linear_layers(net.critic.body) + [net.critic.out] for p in (m.weight, m.bias)]
+    assert len(actor) == n_actor and len(actor) + len(critic) == len(params)
+    assert torch.autograd.gradcheck(lambda *p: FusedActorCritic.apply(obs, actions, discrete, n_actor, *p),
+                                    actor + critic)
+    # and its forward pass equals the plain modules'
+    for got, want in zip(fused_evaluate_actions(net, obs, actions), net.evaluate_actions(obs, actions)):
+        torch.testing.assert_close(got, want)
 
 
 @pytest.mark.parametrize("discrete", [True, False])
@@ -283,3 +290,19 @@ def test_adam_argument_errors():
 def test_log_2pi_constant():
     entropy = DiagGaussian.entropy(torch.zeros(1, 1), torch.zeros(1)).item()
     assert math.isclose(entropy, 0.5 * math.log(2 * math.pi * math.e), rel_tol=1e-6)  # N(0, 1)
+
+
+@pytest.mark.parametrize("max_norm", [None, 0.5, 100.0])
+def test_clip_grad_norm_matches_torch(max_norm):
+    from rlcore.training.optim import clip_grad_norm_
+
+    torch.manual_seed(0)
+    ours = [torch.randn(5, 3, requires_grad=True), torch.randn(4, requires_grad=True)]
+    ref = [p.detach().clone().requires_grad_() for p in ours]
+    for ps in (ours, ref):
+        (ps[0].sin().sum() * 3 + ps[1].square().sum()).backward()
+    norm = clip_grad_norm_(ours, max_norm)
+    ref_norm = torch.nn.utils.clip_grad_norm_(ref, max_norm if max_norm is not None else float("inf")).item()
+    assert norm == pytest.approx(ref_norm, rel=1e-6)  # float32 sums in another order
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-6, atol=1e-7)

@@ -94,9 +94,16 @@ def value_loss(values: torch.Tensor, returns: torch.Tensor, old_values: torch.Te
 
 
 def minibatch_indices(n: int, batch_size: int, epochs: int, generator: torch.Generator):
-    """``epochs`` shuffles of ``range(n)``, each cut into minibatches of ``batch_size`` indices (Chapter 14)."""
+    """``epochs`` shuffles of ``range(n)``, each cut into minibatches of ``batch_size`` indices (Chapter 14).
+
+    A minibatch that would hold the whole batch is the slice ``[:]``: the mean loss over all ``n``
+    transitions does not depend on their order, so shuffling them would change nothing.
+    """
     for _ in range(epochs):
-        yield from torch.randperm(n, generator=generator, device=generator.device).split(batch_size)
+        if batch_size >= n:
+            yield slice(None)
+        else:
+            yield from torch.randperm(n, generator=generator, device=generator.device).split(batch_size)
 
 
 class PPO:

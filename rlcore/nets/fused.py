@@ -1,91 +1,143 @@
-"""A faster implementation of :meth:`ActorCritic.features` on the CPU: both towers in one kernel (Chapter 7).
+"""A faster implementation of :meth:`ActorCritic.evaluate_actions` on the CPU (Chapter 7).
 
-For the book's tiny networks a PPO update is made of PyTorch's per-call overhead, not of
-arithmetic. This kernel evaluates the actor's and the critic's hidden layers together, one
-batched matrix product per layer, with numpy's ``tanh`` (several times faster than torch's at
-these sizes) and a hand-written backward pass: fewer calls than autograd records for two
-``nn.Sequential`` stacks. It reads the *same* ``nn.Linear`` parameters as the plain modules (no
-copy to keep in sync) and returns their gradients separately, so optimisers, saving and
-``parameters_to_vector`` see no difference. It supports one backward pass only (no double
-backward, no ``torch.func``), so :func:`use_fast_path` switches it on only where that is enough.
+For the book's tiny networks a PPO or A2C update is made of PyTorch's per-call and autograd
+overhead, not of arithmetic: every small operation costs a dispatch forward and a node backward.
+This kernel computes ``(log pi(a|s), H(pi(.|s)), V(s))`` for a minibatch as *one* autograd node:
+the forward pass in numpy (both towers, the head's log-probability and entropy), the backward
+pass written out by hand, with the formulas below. It reads the *same* parameters as the plain
+modules (no copy to keep in sync) and returns their gradients, so optimisers, saving and
+``parameters_to_vector`` see no difference; ``tests/test_nets.py`` checks that values and
+gradients equal the plain path's. It supports one backward pass only (no double backward, no
+``torch.func``), so :func:`use_fast_path` switches it on only for algorithms that need no more
+(PPO and A2C) and only for tanh networks on the CPU.
+
+Backward, for ``h_k = tanh(h_{k-1} W_k^T + b_k)`` and ``g_k = dL/dh_k``:
+``dz_k = g_k (1 - h_k^2)``, ``dW_k = dz_k^T h_{k-1}``, ``db_k = sum_batch dz_k``, ``g_{k-1} = dz_k W_k``.
+Heads: for a softmax, ``d log pi(a) / d logits = onehot(a) - pi`` and ``dH / d logits = -pi (log pi + H)``;
+for a Gaussian with ``z = (a - mean) / std``, ``d log pi / d mean = z / std``,
+``d log pi / d log_std = z^2 - 1`` and ``dH / d log_std = 1``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
 
 import numpy as np
 import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-
-def _tanh_(z: torch.Tensor) -> torch.Tensor:
-    """``tanh`` in place; numpy's on the CPU."""
-    if z.device.type == "cpu" and z.is_contiguous():
-        np.tanh(z.numpy(), out=z.numpy())
-        return z
-    return z.tanh_()
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def _mul_tanh_derivative_(g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """``g *= 1 - h^2`` in place, where ``h = tanh(z)`` (so ``1 - h^2 = tanh'(z)``)."""
-    if g.device.type == "cpu" and g.is_contiguous() and h.is_contiguous():
-        h_sq = np.square(h.numpy())
-        np.subtract(1.0, h_sq, out=h_sq)
-        g.numpy().__imul__(h_sq)
-        return g
-    return g.mul_(1.0 - h * h)
+def _layers(body: nn.Sequential) -> list[nn.Linear]:
+    return [m for m in body if isinstance(m, nn.Linear)]
 
 
-class TwinTanhMLP(torch.autograd.Function):
-    """Hidden layers of two tanh MLPs of equal widths at once (Chapter 7).
+def _forward_tower(x: np.ndarray, params: list[np.ndarray]) -> list[np.ndarray]:
+    """``[h_0 = x, h_1, ..., h_L, out]`` of a tanh MLP given ``[W_1, b_1, ..., W_out, b_out]``."""
+    hs = [x]
+    n = len(params) // 2
+    for k in range(n):
+        z = hs[-1] @ params[2 * k].T
+        z += params[2 * k + 1]
+        hs.append(np.tanh(z, out=z) if k < n - 1 else z)
+    return hs
 
-    Forward, with ``W_k`` stacked as ``(2, out, in)``: ``h_0 = s``, ``h_k = tanh(h_{k-1} W_k^T + b_k)``.
-    Backward, with ``g_k = dL/dh_k``: ``dz_k = g_k (1 - h_k^2)``, ``dW_k = dz_k^T h_{k-1}``,
-    ``db_k = sum_batch dz_k``, ``g_{k-1} = dz_k W_k``.
-    """
+
+def _backward_tower(hs: list[np.ndarray], params: list[np.ndarray], g_out: np.ndarray) -> list[np.ndarray]:
+    """Gradients ``[dW_1, db_1, ..., dW_out, db_out]`` given ``dL/d out``."""
+    n = len(params) // 2
+    grads: list[np.ndarray] = [None] * (2 * n)  # type: ignore[list-item]
+    ones = np.ones(len(g_out), dtype=g_out.dtype)
+    dz = g_out
+    for k in range(n - 1, -1, -1):
+        grads[2 * k] = dz.T @ hs[k]
+        grads[2 * k + 1] = ones @ dz  # sum over the batch, as one BLAS call
+        if k > 0:
+            g = dz @ params[2 * k]
+            tanh_grad = hs[k] * hs[k]
+            np.subtract(1.0, tanh_grad, out=tanh_grad)  # tanh'(z) = 1 - tanh(z)^2
+            g *= tanh_grad
+            dz = g
+    return grads
+
+
+class FusedActorCritic(torch.autograd.Function):
+    """``(log_prob, entropy, value)`` of an :class:`ActorCritic` as one autograd node (Chapter 7)."""
 
     @staticmethod
-    def forward(ctx, obs, *params):
-        """Both towers' hidden layers, weights stacked per layer (Chapter 7)."""
-        n = len(params) // 4  # actor weights, critic weights, actor biases, critic biases
-        weights = [torch.stack((params[k], params[n + k])) for k in range(n)]
-        biases = [torch.stack((params[2 * n + k], params[3 * n + k])).unsqueeze(1) for k in range(n)]
-        hs = [obs.unsqueeze(0).expand(2, *obs.shape)]
-        for w, b in zip(weights, biases):
-            hs.append(_tanh_(torch.baddbmm(b, hs[-1], w.transpose(1, 2))))
-        ctx.save_for_backward(*hs, *weights)
-        return hs[-1][0], hs[-1][1]
+    def forward(ctx, obs, actions, discrete, n_actor, *params):
+        """The plain modules' forward pass, in numpy (Chapter 7)."""
+        arrays = [p.detach().numpy() for p in params]
+        actor, critic = arrays[:n_actor], arrays[n_actor:]
+        log_std = None
+        if not discrete:
+            actor, log_std = actor[:-1], actor[-1]
+        x = obs.detach().numpy()
+        hs_actor, hs_critic = _forward_tower(x, actor), _forward_tower(x, critic)
+        out = hs_actor[-1]
+        if discrete:
+            a = actions.numpy().astype(np.int64, copy=False)
+            z = out - out.max(1, keepdims=True)
+            log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
+            p = np.exp(log_p)
+            log_prob = log_p[np.arange(len(a)), a]
+            entropy = -(p * log_p).sum(1)
+            saved = (a, p, log_p, entropy)
+        else:
+            std_inv = np.exp(-log_std)
+            zz = (actions.detach().numpy() - out) * std_inv
+            log_prob = -(0.5 * zz * zz + log_std + HALF_LOG_2PI).sum(1)
+            entropy = np.full(len(x), (log_std + 0.5 + HALF_LOG_2PI).sum(), dtype=out.dtype)
+            saved = (zz, std_inv)
+        ctx.state = (discrete, hs_actor, hs_critic, actor, critic, saved, len(params) - n_actor)
+        value = hs_critic[-1][:, 0]
+        return torch.from_numpy(log_prob), torch.from_numpy(entropy), torch.from_numpy(np.ascontiguousarray(value))
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_actor, grad_critic):
-        """The hand-written backward pass of the class docstring (Chapter 7)."""
-        saved = ctx.saved_tensors
-        n = (len(saved) - 1) // 2
-        hs, weights = saved[: n + 1], saved[n + 1:]
-        g = torch.stack((_zero_if_none(grad_actor, hs[-1][0]), _zero_if_none(grad_critic, hs[-1][1])))
-        grad_w, grad_b = [None] * n, [None] * n
-        for k in range(n - 1, -1, -1):
-            dz = _mul_tanh_derivative_(g, hs[k + 1])
-            grad_w[k] = torch.bmm(dz.transpose(1, 2), hs[k])  # (2, out, in), as nn.Linear stores weights
-            grad_b[k] = dz.sum(1)
-            if k > 0:
-                g = torch.bmm(dz, weights[k])
-        return (None, *(w[0] for w in grad_w), *(w[1] for w in grad_w),
-                *(b[0] for b in grad_b), *(b[1] for b in grad_b))
+    def backward(ctx, g_log_prob, g_entropy, g_value):
+        """The hand-written backward pass of the module docstring (Chapter 7)."""
+        discrete, hs_actor, hs_critic, actor, critic, saved, n_critic = ctx.state
+        B = len(hs_actor[0])
+        dtype = hs_actor[-1].dtype
+        g_lp = np.zeros(B, dtype) if g_log_prob is None else g_log_prob.numpy()
+        g_h = None if g_entropy is None else g_entropy.numpy()
+        g_v = np.zeros(B, dtype) if g_value is None else g_value.numpy()
+        if discrete:
+            a, p, log_p, entropy = saved
+            d_out = -p * g_lp[:, None]
+            d_out[np.arange(B), a] += g_lp  # d log pi(a) / d logits = onehot(a) - pi
+            if g_h is not None:
+                d_out -= g_h[:, None] * p * (log_p + entropy[:, None])  # dH / d logits = -pi (log pi + H)
+            grad_actor = _backward_tower(hs_actor, actor, d_out)
+        else:
+            zz, std_inv = saved
+            d_out = (g_lp[:, None] * zz) * std_inv  # d log pi / d mean = z / std
+            grad_log_std = (g_lp[:, None] * (zz * zz - 1.0)).sum(0)  # d log pi / d log_std = z^2 - 1
+            if g_h is not None:
+                grad_log_std += g_h.sum()  # dH / d log_std = 1
+            grad_actor = _backward_tower(hs_actor, actor, d_out) + [grad_log_std]
+        grad_critic = _backward_tower(hs_critic, critic, g_v[:, None])
+        grads = [torch.from_numpy(np.ascontiguousarray(g)) for g in grad_actor + grad_critic]
+        assert len(grad_critic) == n_critic
+        return (None, None, None, None, *grads)
 
 
-def _zero_if_none(grad, like):
-    return torch.zeros_like(like) if grad is None else grad
+def kernel_parameters(net) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The actor's and the critic's parameters in the kernel's order: ``W_1, b_1, ..., W_out, b_out[, log_std]``."""
+    actor = [t for m in _layers(net.actor.body) + [net.actor.out] for t in (m.weight, m.bias)]
+    if not net.discrete:
+        actor.append(net.actor.log_std)
+    critic = [t for m in _layers(net.critic.body) + [net.critic.out] for t in (m.weight, m.bias)]
+    return actor, critic
 
 
-def fused_tanh_features(obs: torch.Tensor, actor_layers: Sequence[nn.Linear], critic_layers: Sequence[nn.Linear]):
-    """``(actor_body(obs), critic_body(obs))`` through :class:`TwinTanhMLP` (Chapter 7)."""
-    params = ([layer.weight for layer in actor_layers] + [layer.weight for layer in critic_layers]
-              + [layer.bias for layer in actor_layers] + [layer.bias for layer in critic_layers])
-    return TwinTanhMLP.apply(obs, *params)
+def fused_evaluate_actions(net, obs: torch.Tensor, actions: torch.Tensor):
+    """``(log_prob, entropy, value)`` through :class:`FusedActorCritic` (Chapter 7)."""
+    actor, critic = kernel_parameters(net)
+    return FusedActorCritic.apply(obs.contiguous(), actions.contiguous(), net.discrete, len(actor), *actor, *critic)
 
 
 def fast_path_problem(net) -> str | None:
@@ -97,11 +149,6 @@ def fast_path_problem(net) -> str | None:
         return f"the fused kernel implements tanh networks, got activation={net.activation!r}"
     if any(p.dtype not in (torch.float32, torch.float64) or p.dtype != params[0].dtype for p in params):
         return "the fused kernel needs float32 or float64 parameters of one dtype"
-    def shapes(body):
-        return [tuple(m.weight.shape) for m in body if isinstance(m, nn.Linear)]
-
-    if shapes(net.actor.body) != shapes(net.critic.body):
-        return "the fused kernel needs actor and critic bodies of equal widths"
     return None
 
 
@@ -110,8 +157,7 @@ def use_fast_path(net, enabled: bool | None = None) -> bool:
 
     ``enabled=None`` decides automatically; ``True`` raises ``ValueError`` if the kernel cannot run
     this network; ``False`` keeps the plain path. Only algorithms that need a single backward pass
-    through actor and critic together (PPO, A2C) call this: the kernel has no double backward.
-    Returns whether the fused kernel is now on.
+    (PPO, A2C) call this: the kernel has no double backward. Returns whether it is now on.
     """
     if enabled not in (None, True, False):
         raise ValueError(f"enabled must be None (automatic), True or False, got {enabled!r}")

@@ -3,7 +3,7 @@
 The actor and the critic are separate modules (no shared features, as in Stable-Baselines3's and
 CleanRL's defaults), so each can have its own optimiser, ``parameters_to_vector(net.actor)``
 works, and double backward (Fisher-vector products) and ``torch.func`` work on both. The fused
-kernel of :mod:`rlcore.nets.fused` is another implementation of :meth:`ActorCritic.features`,
+kernel of :mod:`rlcore.nets.fused` is another implementation of :meth:`ActorCritic.evaluate_actions`,
 switched on by :func:`rlcore.nets.fused.use_fast_path` where it is valid; it computes the same
 numbers (``tests/test_nets.py``).
 """
@@ -18,7 +18,7 @@ from torch import nn
 
 from ..base import validate
 from ..distributions import Categorical, DiagGaussian, TanhGaussian
-from .fused import fused_tanh_features
+from .fused import fused_evaluate_actions
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -99,11 +99,8 @@ class ValueNet(nn.Module):
         if ortho_init:
             orthogonal_init_(self.body, self.out, out_gain=1.0)
 
-    def head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.out(features).squeeze(-1)
-
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(obs))
+        return self.out(self.body(obs)).squeeze(-1)
 
 
 class ActorCritic(nn.Module):
@@ -124,18 +121,11 @@ class ActorCritic(nn.Module):
         self.hidden, self.activation = tuple(int(h) for h in hidden), activation
         self.head = self.actor.head
         self.fused = False  #: True when :func:`rlcore.nets.fused.use_fast_path` switched the fused kernel on
-        self._layers = (linear_layers(self.actor.body), linear_layers(self.critic.body))
-
-    def features(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The last hidden layer of the actor and of the critic (Chapter 7)."""
-        if self.fused:  # the same numbers, fewer PyTorch calls (rlcore.nets.fused)
-            return fused_tanh_features(obs, *self._layers)
-        return self.actor.body(obs), self.critic.body(obs)
 
     def forward(self, obs: torch.Tensor):
         """``(dist_params, value)``: logits (or ``(mean, log_std)``) and ``V(s)`` for a batch (Chapter 7)."""
-        h_actor, h_critic = self.features(self._obs(obs))
-        return self.actor.dist_params(h_actor), self.critic.head(h_critic)
+        obs = self._obs(obs)
+        return self.actor(obs), self.critic(obs)
 
     def _obs(self, obs: torch.Tensor) -> torch.Tensor:
         if not isinstance(obs, torch.Tensor) or obs.ndim != 2 or obs.shape[1] != self.obs_dim:
@@ -152,6 +142,9 @@ class ActorCritic(nn.Module):
 
     def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor, entropy: bool = True):
         """``(log pi(a|s), entropy of pi(.|s) or None, V(s))`` for stored pairs, with gradients (Chapter 7)."""
+        if self.fused:  # the same numbers as below, as one autograd node (rlcore.nets.fused)
+            log_prob, entropies, value = fused_evaluate_actions(self, self._obs(obs), actions)
+            return log_prob, entropies if entropy else None, value
         params, value = self(obs)
         return self.head.log_prob(*params, actions), self.head.entropy(*params) if entropy else None, value
 

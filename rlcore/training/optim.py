@@ -41,7 +41,7 @@ class Adam:
         self.v = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
         self.step_counts = [0] * len(self.params)  #: t of each parameter
         device = self.params[0].device
-        self._step_tensors = [torch.zeros((), dtype=torch.float32, device=device) for _ in self.params]
+        self._step_tensor = torch.zeros((), dtype=torch.float32, device=device)
         can_fuse = hasattr(torch, "_fused_adam_") and device.type in ("cpu", "cuda") and all(
             p.dtype in (torch.float32, torch.float64) and p.device == device for p in self.params)
         if fused and not can_fuse:
@@ -65,13 +65,15 @@ class Adam:
         for i in active:
             self.step_counts[i] += 1
         lr, (b1, b2) = self.param_groups[0]["lr"], self.betas
-        if self.fused:
-            steps = [self._step_tensors[i] for i in active]
-            torch._foreach_add_(steps, 1.0)
-            torch._fused_adam_(params, grads, m, v, [], steps, lr=lr, beta1=b1, beta2=b2, weight_decay=0.0,
-                               eps=self.eps, amsgrad=False, maximize=False)
-            return
         t = [self.step_counts[i] for i in active]
+        if self.fused:  # one kernel call per distinct step count (almost always one)
+            for count in sorted(set(t)):
+                group = [k for k, c in enumerate(t) if c == count]
+                self._step_tensor.fill_(count)
+                torch._fused_adam_([params[k] for k in group], [grads[k] for k in group], [m[k] for k in group],
+                                   [v[k] for k in group], [], [self._step_tensor] * len(group), lr=lr, beta1=b1,
+                                   beta2=b2, weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
+            return
         torch._foreach_lerp_(m, grads, 1 - b1)  # m <- b1 m + (1 - b1) g
         torch._foreach_mul_(v, b2)
         torch._foreach_addcmul_(v, grads, grads, 1 - b2)  # v <- b2 v + (1 - b2) g^2
@@ -102,7 +104,11 @@ def clip_grad_norm_(params, max_norm: float | None) -> float:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return 0.0
-    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item()
+    if all(g.device.type == "cpu" and g.dtype in (torch.float32, torch.float64) and g.is_contiguous() for g in grads):
+        flat = [g.numpy().reshape(-1) for g in grads]  # numpy views: the same sums with less per-call overhead
+        norm = math.sqrt(sum(float(x @ x) for x in flat))
+    else:
+        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item()
     if max_norm is not None and norm > max_norm:
         torch._foreach_mul_(grads, max_norm / (norm + 1e-6))
     return norm
