@@ -20,7 +20,7 @@ from rlcore.nets import (
     rollout_policy,
     use_fast_path,
 )
-from rlcore.nets.fused import FusedActorCritic, fused_evaluate_actions, kernel_parameters
+from rlcore.nets.fused import FusedActorCritic, fused_evaluate_actions
 from rlcore.nets.mlp import linear_layers
 from rlcore.training.optim import Adam
 

@@ -66,9 +66,7 @@ class A2C:
         self.net = ActorCritic(obs_dim, action_dim, discrete, config.hidden, ortho_init=config.ortho_init,
                                log_std_init=config.log_std_init).to(device)
         use_fast_path(self.net, config.fast)
-        self.optimizer = make_optimizer(self.net.parameters(), config.optimizer, config.lr)
-        if config.fast is False and config.optimizer == "adam":
-            self.optimizer.fused = False
+        self.optimizer = make_optimizer(self.net.parameters(), config.optimizer, config.lr, fast=config.fast)
         self.generator = torch.Generator(device=device).manual_seed(config.seed)
 
     def update(self, batch: dict[str, torch.Tensor], progress_remaining: float) -> dict[str, float]:

@@ -23,7 +23,7 @@ from ..nets.mlp import ActorCritic
 from ..training.agent import Agent
 from ..training.config import OnPolicyConfig, configure
 from ..training.onpolicy import train_onpolicy
-from ..training.optim import Adam, clip_grad_norm_
+from ..training.optim import clip_grad_norm_, make_optimizer
 
 
 @dataclass
@@ -118,7 +118,7 @@ class PPO:
         self.net = ActorCritic(obs_dim, action_dim, discrete, config.hidden, ortho_init=config.ortho_init,
                                log_std_init=config.log_std_init).to(device)
         use_fast_path(self.net, config.fast)  # same numbers, fewer PyTorch calls, where valid (rlcore.nets.fused)
-        self.optimizer = Adam(self.net.parameters(), lr=config.lr, eps=1e-5, fused=config.fast)
+        self.optimizer = make_optimizer(self.net.parameters(), "adam", config.lr, fast=config.fast)
         self.kl_coef = config.kl_coef  # beta, adapted after each update when kl_target is set
         self.generator = torch.Generator(device=device).manual_seed(config.seed)
 

@@ -126,7 +126,7 @@ class FusedActorCritic(torch.autograd.Function):
 
 
 def kernel_parameters(net) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """The actor's and the critic's parameters in the kernel's order: ``W_1, b_1, ..., W_out, b_out[, log_std]``."""
+    """Actor and critic parameters in the kernel's order, ``W_1, b_1, ..., b_out[, log_std]`` (Chapter 7)."""
     actor = [t for m in _layers(net.actor.body) + [net.actor.out] for t in (m.weight, m.bias)]
     if not net.discrete:
         actor.append(net.actor.log_std)

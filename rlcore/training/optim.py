@@ -83,15 +83,16 @@ class Adam:
         torch._foreach_addcdiv_(params, m, denom, [-lr / (1 - b1**k) for k in t])  # theta -= lr m_hat / denom
 
 
-def make_optimizer(params, name: str = "adam", lr: float = 3e-4, eps: float = 1e-5):
+def make_optimizer(params, name: str = "adam", lr: float = 3e-4, eps: float = 1e-5, fast: bool | None = None):
     """``"adam"`` (:class:`Adam`) or ``"rmsprop"`` (alpha 0.99, as the A3C paper and Stable-Baselines3) (Chapter 7).
 
-    ``eps = 1e-5`` is the PPO paper's and Stable-Baselines3's choice for both.
+    ``eps = 1e-5`` is the PPO paper's and Stable-Baselines3's choice for both. ``fast`` is Adam's
+    ``fused`` (None: the fused kernel where it exists; False: the plain foreach arithmetic).
     """
     validate.one_of(name, "optimizer", ("adam", "rmsprop"))
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=validate.real(lr, "lr", low=0.0, low_open=True), alpha=0.99, eps=eps)
-    return Adam(params, lr=lr, eps=eps)
+    return Adam(params, lr=lr, eps=eps, fused=fast)
 
 
 def clip_grad_norm_(params, max_norm: float | None) -> float:
