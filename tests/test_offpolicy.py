@@ -94,3 +94,22 @@ def test_config_validation():
         OffPolicyConfig(learning_starts=-1)
     with pytest.raises(ValueError, match="OffPolicyConfig.train_freq"):
         OffPolicyConfig(train_freq=0)
+
+
+def test_demonstrations_and_preferences():
+    from rlcore.data import Demonstrations, Preferences
+
+    demos = Demonstrations(np.arange(10, dtype=np.float32).reshape(5, 2), np.array([0, 1, 1, 0, 2]))
+    grown = demos.extend(np.zeros((3, 2)), np.array([1, 1, 1]))
+    assert len(grown) == 8 and len(demos) == 5
+    seen = [a for _, a in grown.minibatches(3, np.random.default_rng(0))]
+    assert [len(a) for a in seen] == [3, 3, 2] and sorted(torch.cat(seen).tolist()) == sorted(grown.actions.tolist())
+    with pytest.raises(ValueError, match="actions must hold whole numbers"):
+        Demonstrations(np.zeros((2, 2)), np.array([0.5, 1.0]))
+    with pytest.raises(ValueError, match="must match the dataset's shapes"):
+        demos.extend(np.zeros((1, 3)), np.array([0]))
+    prefs = Preferences(np.zeros((4, 3, 2)), np.ones((4, 3, 2)), np.array([1, 0, 0.5, 1]))
+    first, second, label = next(prefs.minibatches(4, np.random.default_rng(0)))
+    assert first.shape == (4, 3, 2) and sorted(label.tolist()) == [0, 0.5, 1, 1]
+    with pytest.raises(ValueError, match="label must hold 0, 0.5 or 1"):
+        Preferences(np.zeros((1, 3, 2)), np.zeros((1, 3, 2)), np.array([0.7]))
