@@ -201,7 +201,8 @@ def plot(results: dict, path: Path) -> None:
 
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6), squeeze=False, layout="constrained")
     for ax, (key, res) in zip(axes[0], results.items()):
-        for (lib, runs), color in zip(res["runs"].items(), ("C0", "C2", "C1")):
+        for lib, runs in res["runs"].items():
+            color = {"rlcore": "C0", "sb3": "C1"}.get(lib, "C2")
             for k, run in enumerate(runs):
                 s, t, r = zip(*run["curve"]) if run["curve"] else ((), (), ())
                 ax.plot(t, r, color=color, alpha=0.7, lw=1.2, label=("SB3" if lib == "sb3" else lib)
