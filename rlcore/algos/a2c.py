@@ -14,14 +14,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..base.device import pick_device
 from ..envs.vector import make_vec_env, space_dims
 from ..estimators.advantages import normalize_advantages
-from ..nets.fused import use_fast_path
-from ..nets.mlp import ActorCritic
 from ..training.agent import Agent
 from ..training.config import OnPolicyConfig, configure
-from ..training.onpolicy import train_onpolicy
+from ..training.onpolicy import make_actor_critic, train_onpolicy
 from ..training.optim import clip_grad_norm_, make_optimizer
 
 
@@ -61,13 +58,8 @@ class A2C:
         if not isinstance(config, A2CConfig):
             raise TypeError(f"config must be an A2CConfig, got {type(config).__name__}")
         self.config = config
-        device = pick_device(config.device)
-        torch.manual_seed(config.seed)
-        self.net = ActorCritic(obs_dim, action_dim, discrete, config.hidden, ortho_init=config.ortho_init,
-                               log_std_init=config.log_std_init).to(device)
-        use_fast_path(self.net, config.fast)
+        self.net, self.generator = make_actor_critic(config, obs_dim, action_dim, discrete)
         self.optimizer = make_optimizer(self.net.parameters(), config.optimizer, config.lr, fast=config.fast)
-        self.generator = torch.Generator(device=device).manual_seed(config.seed)
 
     def update(self, batch: dict[str, torch.Tensor], progress_remaining: float) -> dict[str, float]:
         """One A2C step on one rollout's ``batch`` (Chapter 8)."""

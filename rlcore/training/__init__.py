@@ -6,8 +6,9 @@ from .config import OnPolicyConfig, configure
 from .divergence import TrainingDiverged
 from .evaluation import episode_returns
 from .offpolicy import OffPolicyConfig, polyak_update_, train_offpolicy
-from .onpolicy import train_onpolicy
+from .onpolicy import make_actor_critic, train_onpolicy
 from .optim import Adam, clip_grad_norm_, make_optimizer
 
 __all__ = ["Adam", "Agent", "OffPolicyConfig", "OnPolicyConfig", "TrainingDiverged", "clip_grad_norm_",
-           "configure", "episode_returns", "make_optimizer", "polyak_update_", "train_offpolicy", "train_onpolicy"]
+           "configure", "episode_returns", "make_actor_critic", "make_optimizer", "polyak_update_", "train_offpolicy",
+           "train_onpolicy"]

@@ -13,15 +13,34 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import torch
 
+from ..base.device import pick_device
 from ..data.rollouts import RolloutCollector
 from ..envs.vector import check_vec_env
 from ..estimators.advantages import gae
 from ..estimators.stats import explained_variance
+from ..nets.fused import use_fast_path
 from ..nets.inference import rollout_policy
+from ..nets.mlp import ActorCritic
 from .agent import Agent
 from .config import OnPolicyConfig
 from .divergence import check_finite
+
+
+def make_actor_critic(config: OnPolicyConfig, obs_dim: int, action_dim: int, discrete: bool,
+                      single_backward: bool = True) -> tuple[ActorCritic, torch.Generator]:
+    """A seeded :class:`ActorCritic` on the config's device and the learner's generator (Chapter 7).
+
+    ``single_backward``: the learner needs no double backward, so the fused kernel may be used
+    where valid (``config.fast``); TRPO, which needs Fisher-vector products, passes ``False``.
+    """
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    net = ActorCritic(obs_dim, action_dim, discrete, config.hidden, ortho_init=config.ortho_init,
+                      log_std_init=config.log_std_init).to(device)
+    use_fast_path(net, config.fast if single_backward else False)  # same numbers, fewer calls (rlcore.nets.fused)
+    return net, torch.Generator(device=device).manual_seed(config.seed)
 
 
 def train_onpolicy(learner, envs, config: OnPolicyConfig, callback: Callable | None = None) -> Agent:
