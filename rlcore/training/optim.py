@@ -105,10 +105,9 @@ def clip_grad_norm_(params, max_norm: float | None) -> float:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return 0.0
-    if all(g.device.type == "cpu" and g.dtype in (torch.float32, torch.float64) and g.is_contiguous() for g in grads):
-        flat = [g.numpy().reshape(-1) for g in grads]  # numpy views: the same sums with less per-call overhead
-        norm = math.sqrt(sum(float(x @ x) for x in flat))
-    else:
+    try:  # on the CPU, numpy views give the same sums with less per-call overhead
+        norm = math.sqrt(sum(float(x @ x) for x in (g.numpy().reshape(-1) for g in grads)))
+    except (TypeError, RuntimeError):  # CUDA tensors, or dtypes numpy lacks
         norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item()
     if max_norm is not None and norm > max_norm:
         torch._foreach_mul_(grads, max_norm / (norm + 1e-6))
