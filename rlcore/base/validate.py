@@ -141,14 +141,6 @@ def discount(gamma, name: str = "gamma") -> float:
     return real(gamma, name, low=0.0, high=1.0)
 
 
-def same_shape(reference_name: str, reference: np.ndarray, **others: np.ndarray) -> None:
-    """Raise unless every array in ``others`` has the shape of ``reference`` (Appendix A)."""
-    for name, a in others.items():
-        if np.shape(a) != np.shape(reference):
-            raise ValueError(f"{name} must have the shape of {reference_name} {np.shape(reference)}, "
-                             f"got {np.shape(a)}")
-
-
 def one_of(x, name: str, choices) -> object:
     """``x`` unchanged if it is one of ``choices`` (Appendix A)."""
     if x not in choices:

@@ -20,17 +20,16 @@ for a Gaussian with ``z = (a - mean) / std``, ``d log pi / d mean = z / std``,
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+from ..distributions.gaussian import LOG_2PI
 
 
-def _layers(body: nn.Sequential) -> list[nn.Linear]:
+def linear_layers(body: nn.Sequential) -> list[nn.Linear]:
+    """The ``nn.Linear`` layers of an MLP body, in order (Chapter 7)."""
     return [m for m in body if isinstance(m, nn.Linear)]
 
 
@@ -88,10 +87,10 @@ class FusedActorCritic(torch.autograd.Function):
         else:
             std_inv = np.exp(-log_std)
             zz = (actions.detach().numpy() - out) * std_inv
-            log_prob = -(0.5 * zz * zz + log_std + HALF_LOG_2PI).sum(1)
-            entropy = np.full(len(x), (log_std + 0.5 + HALF_LOG_2PI).sum(), dtype=out.dtype)
+            log_prob = -(0.5 * zz * zz + log_std + 0.5 * LOG_2PI).sum(1)
+            entropy = np.full(len(x), (log_std + 0.5 * (1.0 + LOG_2PI)).sum(), dtype=out.dtype)
             saved = (zz, std_inv)
-        ctx.state = (discrete, hs_actor, hs_critic, actor, critic, saved, len(params) - n_actor)
+        ctx.state = (discrete, hs_actor, hs_critic, actor, critic, saved)
         value = hs_critic[-1][:, 0]
         return torch.from_numpy(log_prob), torch.from_numpy(entropy), torch.from_numpy(np.ascontiguousarray(value))
 
@@ -99,7 +98,7 @@ class FusedActorCritic(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, g_log_prob, g_entropy, g_value):
         """The hand-written backward pass of the module docstring (Chapter 7)."""
-        discrete, hs_actor, hs_critic, actor, critic, saved, n_critic = ctx.state
+        discrete, hs_actor, hs_critic, actor, critic, saved = ctx.state
         B = len(hs_actor[0])
         dtype = hs_actor[-1].dtype
         g_lp = np.zeros(B, dtype) if g_log_prob is None else g_log_prob.numpy()
@@ -121,16 +120,15 @@ class FusedActorCritic(torch.autograd.Function):
             grad_actor = _backward_tower(hs_actor, actor, d_out) + [grad_log_std]
         grad_critic = _backward_tower(hs_critic, critic, g_v[:, None])
         grads = [torch.from_numpy(np.ascontiguousarray(g)) for g in grad_actor + grad_critic]
-        assert len(grad_critic) == n_critic
         return (None, None, None, None, *grads)
 
 
 def kernel_parameters(net) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Actor and critic parameters in the kernel's order, ``W_1, b_1, ..., b_out[, log_std]`` (Chapter 7)."""
-    actor = [t for m in _layers(net.actor.body) + [net.actor.out] for t in (m.weight, m.bias)]
+    actor = [t for m in linear_layers(net.actor.body) + [net.actor.out] for t in (m.weight, m.bias)]
     if not net.discrete:
         actor.append(net.actor.log_std)
-    critic = [t for m in _layers(net.critic.body) + [net.critic.out] for t in (m.weight, m.bias)]
+    critic = [t for m in linear_layers(net.critic.body) + [net.critic.out] for t in (m.weight, m.bias)]
     return actor, critic
 
 

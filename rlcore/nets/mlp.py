@@ -18,7 +18,7 @@ from torch import nn
 
 from ..base import validate
 from ..distributions import Categorical, DiagGaussian, TanhGaussian
-from .fused import fused_evaluate_actions
+from .fused import fused_evaluate_actions, linear_layers
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -38,11 +38,6 @@ def mlp(sizes: Sequence[int], activation: str = "tanh") -> nn.Sequential:
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(n_in, n_out), ACTIVATIONS[activation]()]
     return nn.Sequential(*layers)
-
-
-def linear_layers(body: nn.Sequential) -> list[nn.Linear]:
-    """The ``nn.Linear`` layers of an :func:`mlp`, in order (Chapter 7)."""
-    return [m for m in body if isinstance(m, nn.Linear)]
 
 
 @torch.no_grad()

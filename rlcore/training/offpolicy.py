@@ -24,7 +24,7 @@ from ..base.device import pick_device
 from ..data.replay import ReplayBuffer
 from ..envs.vector import check_vec_env
 from .config import Config
-from .divergence import TrainingDiverged
+from .divergence import check_losses
 
 
 @dataclass
@@ -135,9 +135,7 @@ def train_offpolicy(learner, envs, config: OffPolicyConfig, callback: Callable |
                 updates += 1
                 if updates % config.target_update_interval == 0:
                     learner.update_target()
-            for key, value in stats.items():
-                if "loss" in key and not (np.isfinite(value) and abs(value) <= config.max_loss):
-                    raise TrainingDiverged(f"{key} = {value} after {steps} steps: training diverged")
+            check_losses(stats, steps, config.max_loss)
             record = {"steps": steps, "updates": updates, "seconds": time.perf_counter() - start,
                       "episode_return": episode_returns[-1] if episode_returns else float("nan"), **stats}
             for key, value in record.items():
