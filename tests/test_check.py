@@ -1,16 +1,22 @@
 """Each checker passes the reference, fails plausible wrong answers with the right message,
 and never crashes on stubs, exceptions, NaN, wrong shapes or endless loops."""
 
+import os
+import sys
+import time
+
 import numpy as np
 import pytest
 
 from rlcore.estimators import returns
-from rlcore.exercises import ERROR, FAIL, NOT_ATTEMPTED, PASS, TIMEOUT, Case, ch01, ch02, run_exercise
+from rlcore.exercises import ERROR, FAIL, NOT_ATTEMPTED, PASS, TIMEOUT, Case, ch01, ch02, framework, run_exercise
 from rlcore.tabular import dp, exact
 from rlcore.tabular.mdp import FiniteMDP
 
 
 def _mdp(P, r, gamma, rho0=None):
+    P = np.asarray(P, float)
+    P = P / P.sum(axis=-1, keepdims=True)
     S = P.shape[0]
     r = np.zeros(P.shape[:2]) if r is None else r
     return FiniteMDP(P, r, np.full(S, 1 / S) if rho0 is None else rho0, gamma)
@@ -18,35 +24,61 @@ def _mdp(P, r, gamma, rho0=None):
 
 # ---------------------------------------------------------------- references (rlcore's own code)
 def ref_rtg(rewards, dones, gamma):
-    return returns.rewards_to_go(rewards, dones, gamma)
+    return returns.rewards_to_go(np.asarray(rewards, float), np.asarray(dones, bool), gamma)
 
 
 def ref_eval(P, r, pi, gamma):
+    P, r, pi = (np.asarray(x, float) for x in (P, r, pi))
     m = _mdp(P, r, gamma)
     V = exact.evaluate_policy(m, pi)
     return V, exact.q_from_v(m, V)
 
 
 def ref_occ(P, rho0, pi, gamma):
+    P, rho0, pi = (np.asarray(x, float) for x in (P, rho0, pi))
     return exact.occupancy(_mdp(P, None, gamma, rho0), pi)
 
 
 def ref_vi(P, r, gamma, tol):
-    return dp.value_iteration(_mdp(P, r, gamma), tol).V
+    return dp.value_iteration(_mdp(P, np.asarray(r, float), gamma), tol).V
 
 
 def ref_pi(P, r, gamma):
-    res = dp.policy_iteration(_mdp(P, r, gamma))
+    res = dp.policy_iteration(_mdp(P, np.asarray(r, float), gamma))
     return res.policy, res.values
 
 
 # ---------------------------------------------------------------- plausible wrong answers
 def rtg_off_by_one(rewards, dones, gamma):  # discounts the first reward too
-    return gamma * returns.rewards_to_go(rewards, dones, gamma)
+    return gamma * returns.rewards_to_go(np.asarray(rewards, float), np.asarray(dones, bool), gamma)
 
 
 def rtg_through_terminal(rewards, dones, gamma):  # bootstraps across episode ends
-    return returns.rewards_to_go(rewards, np.zeros_like(dones), gamma)
+    return returns.rewards_to_go(np.asarray(rewards, float), np.zeros(len(dones), bool), gamma)
+
+
+def rtg_integer_output(rewards, dones, gamma):  # np.zeros_like(rewards): integer returns for integer rewards
+    G, running = np.zeros_like(rewards), 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running * (1 - dones[t])
+        G[t] = running
+    return G
+
+
+def rtg_bitwise_not(rewards, dones, gamma):  # ~dones is -1/-2 on 0/1 integers
+    G, running = np.zeros(len(rewards)), 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running * ~dones[t]
+        G[t] = running
+    return G
+
+
+def rtg_in_place(rewards, dones, gamma):  # overwrites the caller's rewards
+    rewards = np.asarray(rewards, float) if rewards.dtype.kind != "f" else rewards
+    for t in reversed(range(len(rewards) - 1)):
+        if not dones[t]:
+            rewards[t] += gamma * rewards[t + 1]
+    return rewards
 
 
 def eval_no_gamma_in_q(P, r, pi, gamma):
@@ -56,8 +88,28 @@ def eval_no_gamma_in_q(P, r, pi, gamma):
 
 def eval_transposed(P, r, pi, gamma):
     P_pi = np.einsum("sa,sat->st", pi, P)
-    V = np.linalg.solve(np.eye(len(V0 := P_pi)) - gamma * V0.T, np.sum(pi * r, axis=1))
+    V = np.linalg.solve(np.eye(len(P_pi)) - gamma * P_pi.T, np.sum(pi * r, axis=1))
     return V, r + gamma * P @ V
+
+
+def eval_inverse(P, r, pi, gamma):  # an explicit inverse: inaccurate when gamma is near 1
+    P_pi = np.einsum("sa,sat->st", pi, P)
+    V = np.linalg.inv(np.eye(len(P_pi)) - gamma * P_pi) @ np.sum(pi * r, axis=1)
+    return V, r + gamma * P @ V
+
+
+def eval_integer(P, r, pi, gamma):  # iterates in an integer array made with zeros_like
+    V = np.zeros_like(r[:, 0])
+    for _ in range(3000):
+        V[:] = np.sum(pi * (r + gamma * P @ V), axis=1)
+    return V, r + gamma * P @ V
+
+
+def eval_float32(P, r, pi, gamma):  # correct code that works in the inputs' own precision
+    dtype = np.result_type(P, r, pi, np.float32)
+    P_pi = np.einsum("sa,sat->st", pi, P).astype(dtype)
+    V = np.linalg.solve(np.eye(len(P_pi), dtype=dtype) - dtype.type(gamma) * P_pi, np.sum(pi * r, axis=1).astype(dtype))
+    return V, (r + dtype.type(gamma) * P @ V).astype(dtype)
 
 
 def occ_unnormalised(P, rho0, pi, gamma):  # forgets the (1 - gamma): sums to 1/(1 - gamma)
@@ -69,10 +121,28 @@ def occ_backwards(P, rho0, pi, gamma):  # propagates along P_pi instead of P_pi^
     return np.linalg.solve(np.eye(len(rho0)) - gamma * P_pi, (1 - gamma) * rho0)
 
 
+def occ_ignores_policy(P, rho0, pi, gamma):  # averages P over actions instead of weighting by pi
+    P_mean = np.asarray(P, float).mean(axis=1)
+    return np.linalg.solve(np.eye(len(rho0)) - gamma * P_mean.T, (1 - gamma) * np.asarray(rho0, float))
+
+
+def occ_truncated(P, rho0, pi, gamma):  # sums only 50 steps of the series
+    P_pi = np.einsum("sa,sat->st", pi, P)
+    d, p = np.zeros(len(rho0)), np.asarray(rho0, float)
+    for t in range(50):
+        d += (1 - gamma) * gamma**t * p
+        p = P_pi.T @ p
+    return d
+
+
+def _backup(P, r, gamma, V):
+    return (r + gamma * P @ V).max(axis=1)
+
+
 def vi_naive_stop(P, r, gamma, tol):  # stops when ||V_{k+1} - V_k|| < tol
     V = np.zeros(P.shape[0])
     while True:
-        V_next = (r + gamma * P @ V).max(axis=1)
+        V_next = _backup(P, r, gamma, V)
         if np.max(np.abs(V_next - V)) < tol:
             return V_next
         V = V_next
@@ -85,18 +155,76 @@ def vi_sum_not_max(P, r, gamma, tol):  # evaluates the uniform policy instead of
     return V
 
 
+def vi_fixed_sweeps(P, r, gamma, tol):  # ignores tol: 1000 backups
+    V = np.zeros(P.shape[0])
+    for _ in range(1000):
+        V = _backup(P, r, gamma, V)
+    return V
+
+
+def vi_no_abs(P, r, gamma, tol):  # the stopping test forgets the absolute value
+    V = np.zeros(P.shape[0])
+    threshold = tol * (1 - gamma) / (2 * gamma) if gamma > 0 else np.inf
+    while True:
+        V_next = _backup(P, r, gamma, V)
+        if np.max(V_next - V) < threshold:
+            return V_next
+        V = V_next
+
+
+def vi_integer(P, r, gamma, tol):  # V made with zeros_like(r[:, 0]) stays integer
+    V = np.zeros_like(r[:, 0])
+    threshold = tol * (1 - gamma) / (2 * gamma) if gamma > 0 else np.inf
+    while True:
+        V_next = np.zeros_like(V)
+        V_next[:] = _backup(P, r, gamma, V)
+        if np.max(np.abs(V_next - V)) < threshold:
+            return V_next
+        V = V_next
+
+
+def vi_divides_by_gamma(P, r, gamma, tol):  # the threshold divides by zero at gamma = 0
+    V, threshold = np.zeros(P.shape[0]), tol * (1 - gamma) / (2 * gamma)
+    while True:
+        V_next = _backup(P, r, gamma, V)
+        if np.max(np.abs(V_next - V)) < threshold:
+            return V_next
+        V = V_next
+
+
 def pi_one_step(P, r, gamma):  # a single improvement, no iteration
-    m = _mdp(P, r, gamma)
+    m = _mdp(P, np.asarray(r, float), gamma)
     pi0 = np.zeros(P.shape[0], dtype=int)
     return dp.greedy(exact.action_values(m, pi0)), [exact.evaluate_policy(m, pi0)]
 
 
 def pi_argmin(P, r, gamma):
-    m = _mdp(P, r, gamma)
+    m = _mdp(P, np.asarray(r, float), gamma)
     pi = np.zeros(P.shape[0], dtype=int)
     for _ in range(20):
         pi = exact.action_values(m, pi).argmin(axis=1)
     return pi, [exact.evaluate_policy(m, pi)]
+
+
+def pi_made_up_values(P, r, gamma):  # the right policy, but values that were never computed
+    policy, values = ref_pi(P, r, gamma)
+    return policy, [values[0], (values[0] + values[-1]) / 2, values[-1]]
+
+
+def pi_only_final_value(P, r, gamma):  # a list holding just V*, not V^{pi_0}, V^{pi_1}, ...
+    policy, values = ref_pi(P, r, gamma)
+    return policy, [values[-1]]
+
+
+def pi_plain_argmax(P, r, gamma):  # plain argmax: cycles between tied actions on FrozenLake, gamma = 0.99
+    m = _mdp(P, np.asarray(r, float), gamma)
+    pi, values = np.zeros(P.shape[0], dtype=int), []
+    while True:
+        values.append(exact.evaluate_policy(m, pi))
+        new = exact.action_values(m, pi).argmax(axis=1)
+        if np.array_equal(new, pi):
+            return pi, values
+        pi = new
 
 
 def greedy_last_tie(Q):
@@ -107,14 +235,40 @@ def greedy_float(Q):
     return np.argmax(Q, axis=1).astype(float)
 
 
+def greedy_tolerant(Q):  # treats values within 1e-2 as tied
+    best = Q.max(axis=1, keepdims=True)
+    return np.argmax(Q >= best - 1e-2, axis=1)
+
+
+def greedy_in_place(Q):  # subtracts the row maximum from the caller's Q
+    Q -= Q.max(axis=1, keepdims=True)
+    return np.argmax(Q == 0, axis=1)
+
+
+def greedy_wrong_axis(Q):
+    return np.argmax(Q, axis=0)
+
+
 CASES = [
-    (ch01.check_rewards_to_go, ref_rtg, [(rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary")]),
-    (ch01.check_evaluate_policy, ref_eval, [(eval_no_gamma_in_q, "Q"), (eval_transposed, "V")]),
-    (ch01.check_occupancy, ref_occ, [(occ_unnormalised, "a distribution sums to 1"),
-                                     (occ_backwards, "probability flows forward")]),
-    (ch02.check_value_iteration, ref_vi, [(vi_naive_stop, "gamma/(1-gamma)"), (vi_sum_not_max, "wrong on case")]),
-    (ch02.check_policy_iteration, ref_pi, [(pi_one_step, "V of your policy"), (pi_argmin, "V of your policy")]),
-    (ch02.check_greedy, dp.greedy, [(greedy_last_tie, "lowest index"), (greedy_float, "must be integers")]),
+    (ch01.check_rewards_to_go, ref_rtg, [
+        (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
+        (rtg_integer_output, "integer rewards"), (rtg_bitwise_not, "integer rewards"),
+        (rtg_in_place, "changed its input `rewards`")]),
+    (ch01.check_evaluate_policy, ref_eval, [
+        (eval_no_gamma_in_q, "Q"), (eval_transposed, "V"), (eval_inverse, "solve the linear system"),
+        (eval_integer, "integer inputs")]),
+    (ch01.check_occupancy, ref_occ, [
+        (occ_unnormalised, "a distribution sums to 1"), (occ_backwards, "wrong on case"),
+        (occ_ignores_policy, "wrong on case"), (occ_truncated, "sums to")]),
+    (ch02.check_value_iteration, ref_vi, [
+        (vi_naive_stop, "gamma/(1-gamma)"), (vi_sum_not_max, "wrong on case"), (vi_fixed_sweeps, "gamma = 0.99"),
+        (vi_no_abs, "negative rewards"), (vi_integer, "integer inputs")]),
+    (ch02.check_policy_iteration, ref_pi, [
+        (pi_one_step, "values[-1]"), (pi_argmin, "wrong on case"),
+        (pi_made_up_values, "not the value of any deterministic policy"), (pi_only_final_value, "values[0]")]),
+    (ch02.check_greedy, dp.greedy, [
+        (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
+        (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),
 ]
 
 
@@ -127,7 +281,8 @@ def test_reference_passes_and_wrong_answers_fail(checker, reference, wrongs):
         result = checker(wrong)
         assert result.status == FAIL, f"{wrong.__name__}: {result}"
         assert phrase in str(result), f"{wrong.__name__}: expected {phrase!r} in\n{result}"
-        assert "expected" in str(result) and "got" in str(result)
+        if "changed its input" not in result.message:
+            assert "expected" in str(result) and "got" in str(result)
 
 
 @pytest.mark.parametrize("checker", [c for c, _, _ in CASES], ids=lambda c: c.__name__)
@@ -177,10 +332,79 @@ def test_endless_loop_is_stopped():
     assert result.status == TIMEOUT and "longer than 0.3 s" in result.message
 
 
-def test_inputs_are_not_mutated_between_cases():
-    def mutating(rewards, dones, gamma):
-        G = returns.rewards_to_go(rewards, dones, gamma)
-        rewards[:] = 0
-        return G
+SWALLOWERS = {
+    "except Exception": "while True:\n    try:\n        x = 1\n    except Exception:\n        pass",
+    "bare except": "while True:\n    try:\n        x = 1\n    except:  # noqa\n        pass",
+    "except BaseException": "while True:\n    try:\n        x = 1\n    except BaseException:\n        pass",
+}
 
-    assert ch01.check_rewards_to_go(mutating).status == PASS
+
+@pytest.mark.parametrize("isolate", [True, False], ids=["forked", "in-process"])
+@pytest.mark.parametrize("kind", list(SWALLOWERS))
+def test_a_loop_that_swallows_exceptions_still_times_out(kind, isolate, monkeypatch):
+    if isolate is False and kind != "except Exception":
+        pytest.skip("only a forked child can stop a loop that catches BaseException")
+    namespace: dict = {}
+    exec("def f(x):\n" + "\n".join("    " + line for line in SWALLOWERS[kind].splitlines()), namespace)
+    start = time.monotonic()
+    result = run_exercise("E", namespace["f"], [Case("c", dict(x=1.0))], lambda x: x, _cmp, "ref",
+                          time_limit=0.5, isolate=isolate)
+    assert result.status == TIMEOUT, str(result)
+    assert time.monotonic() - start < 5  # the limit (0.5 s) plus a fork; far from "forever"
+
+
+def _run(fn, isolate=True):
+    return run_exercise("E", fn, [Case("c", dict(x=np.arange(3.0)))], lambda x: x, _cmp, "ref",
+                        time_limit=2, isolate=isolate)
+
+
+def test_exits_recursion_memory_and_floods_are_the_readers_errors():
+    def exits(x):
+        sys.exit(3)
+
+    def hard_exit(x):
+        os._exit(0)
+
+    def recurse(x):
+        return recurse(x)
+
+    def hog(x):
+        return np.ones((10**6, 10**5))
+
+    def flood(x):
+        print("y" * 5_000_000)
+        return x
+
+    assert "sys.exit(3)" in _run(exits).message and _run(exits).status == ERROR
+    assert _run(exits, isolate=False).status == ERROR
+    assert "ended the process" in _run(hard_exit).message
+    assert "recursed too deeply" in _run(recurse).message
+    assert "ran out of memory" in _run(hog).message
+    flooded = _run(flood)
+    assert flooded.status == PASS and "more characters not shown" in str(flooded) and len(str(flooded)) < 10_000
+
+
+def test_plain_argmax_policy_iteration_cycles_and_times_out(monkeypatch):
+    monkeypatch.setattr(framework, "TIME_LIMIT", 1.0)
+    result = ch02.check_policy_iteration(pi_plain_argmax)
+    assert result.status == TIMEOUT and "FrozenLake 4x4" in result.message and "cycle" in str(result)
+
+
+def test_correct_float32_code_passes():
+    assert ch01.check_evaluate_policy(eval_float32).status == PASS
+
+
+def test_gamma_zero_division_is_reported():
+    result = ch02.check_value_iteration(vi_divides_by_gamma)
+    assert result.status in (ERROR, FAIL) and "gamma = 0" in result.message
+
+
+def test_use_hands_on_the_readers_function_only_when_it_passes(capsys):
+    good = ch02.check_greedy(dp.greedy)
+    assert good.use() is dp.greedy and "Using your greedy" in capsys.readouterr().out
+    bad = ch02.check_greedy(greedy_last_tie)
+    assert bad.use() is dp.greedy and "rlcore's rlcore.tabular.dp.greedy" in capsys.readouterr().out
+    stub = ch02.check_value_iteration(lambda P, r, gamma, tol: (_ for _ in ()).throw(NotImplementedError))
+    fallback = stub.use(quiet=True)
+    P, r = np.ones((1, 1, 1)), np.ones((1, 1))
+    assert abs(fallback(P=P, r=r, gamma=0.5, tol=1e-9)[0] - 2.0) < 1e-8

@@ -1,5 +1,6 @@
 """The book is the library: every public function and class names the chapter and section that
-derive it, and a section named for a chapter that exists is one of that chapter's headings."""
+derive it, a section named for a chapter that exists is one of that chapter's headings, and an
+equation it cites by label, ``(eq-...)``, is labelled in the book."""
 
 import ast
 import json
@@ -15,6 +16,26 @@ CHAPTER_REF = re.compile(r"Chapters? (\d+)")
 OTHER_REF = re.compile(r"Appendix [A-Z]\b|Introduction\b")
 SECTION_REF = re.compile(r"§(\d+)\.(\d+)")
 EQUATION_REF = re.compile(r"\beq(?:uation)?\.? ?\(?(\d+\.\d+)\)?")
+LABEL_REF = re.compile(r"\beq-[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def book_labels() -> set[str]:
+    """Every equation label the book defines: ``$$ ... $$ (eq-name)`` or ``:label: eq-name``."""
+    labels = set()
+    for path in (ROOT / "book").rglob("*"):
+        if path.suffix == ".ipynb":
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        elif path.suffix == ".md":
+            text = path.read_text(encoding="utf-8")
+        else:
+            continue
+        labels |= set(re.findall(r"\$\$\s*\((eq-[a-z0-9-]+)\)", text))
+        labels |= set(re.findall(r":label:\s*(eq-[a-z0-9-]+)", text))
+    return labels
+
+
+LABELS = book_labels()
 
 
 def chapter_sections() -> dict[int, set[str]]:
@@ -58,7 +79,10 @@ def problems(name: str, doc: str | None) -> list[str]:
         if int(c) in SECTIONS and f"{c}.{k}" not in SECTIONS[int(c)]:
             found.append(f"{name}: §{c}.{k} is not a section of Chapter {c} ({sorted(SECTIONS[int(c)])})")
     for label in EQUATION_REF.findall(doc):
-        found.append(f"{name}: cites eq. {label}, but the chapters label no equations yet")
+        found.append(f"{name}: cites eq. {label} by number; cite the book's label instead, eq. (eq-name)")
+    for label in LABEL_REF.findall(doc):
+        if label not in LABELS:
+            found.append(f"{name}: cites ({label}), which no chapter labels")
     return found
 
 
@@ -83,9 +107,14 @@ def test_every_public_definition_names_its_chapter():
     ("A function (Chapter 1).", ["name the section"]),
     ("A function (Chapter 1, §1.9).", ["not a section of Chapter 1"]),
     ("A function (Chapter 1, §1.3, eq. 1.8).", ["cites eq. 1.8"]),
+    ("A function (Chapter 1, §1.3, eq. (eq-no-such-label)).", ["which no chapter labels"]),
     ("A later chapter's function (Chapter 14).", []),
     ("A convention (Appendix A).", []),
 ])
 def test_the_docstring_rule_can_fail(doc, expected):
     found = problems("f", doc)
     assert len(found) == len(expected) and all(e in f for e, f in zip(expected, found)), found
+
+
+def test_the_book_labels_equations():
+    assert len(LABELS) >= 10, sorted(LABELS)

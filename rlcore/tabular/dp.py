@@ -13,22 +13,23 @@ from .exact import bellman_optimality, evaluate_policy, occupancy, q_from_v, req
 from .mdp import FiniteMDP
 from .montecarlo import sample_returns
 
-#: Two action values closer than this (relative to their size) count as tied in :func:`greedy`.
-#: Exact ties are common (all actions in an absorbing state are worth 0), and a linear solve
-#: can split a true tie by a few ulps; 1e-9 is far above that noise and far below any real gap.
+#: Two action values closer than this (relative to their size) count as tied when policy iteration
+#: decides whether its current action is still among the best. A linear solve can split a true tie
+#: by a few ulps, and plain ``argmax`` then switches between tied actions forever (it does on the
+#: 4×4 FrozenLake with gamma = 0.99); 1e-9 is far above that noise and far below any real gap.
 TIE_RTOL = 1e-9
 
 
 def greedy(Q: np.ndarray) -> np.ndarray:
-    """``pi(s) = argmax_a Q(s, a)``, ties broken towards the lowest action index (Chapter 2, §2.4).
+    """``pi(s) = argmax_a Q(s, a)``, exact ties broken towards the lowest action index (Chapter 2, §2.4).
 
-    Returns ``S`` integer actions. Values within ``TIE_RTOL`` of the row maximum count as ties,
-    so the answer does not depend on rounding noise.
+    Returns ``S`` integer actions (eq. (eq-greedy)). Policy iteration adds its own tolerance for
+    ties (:data:`TIE_RTOL`); this function compares values exactly.
     """
     Q = validate.array(Q, "Q", ndim=2)
     if Q.shape[1] == 0:
         raise ValueError(f"Q must have at least one action (column), got shape {Q.shape}")
-    return _near_best(Q).argmax(axis=1)  # argmax of booleans = first True
+    return Q.argmax(axis=1)  # argmax returns the first of equal maxima
 
 
 def _near_best(Q: np.ndarray) -> np.ndarray:
@@ -62,9 +63,12 @@ def value_iteration(
 ) -> VIResult:
     """Value iteration ``V_{k+1} = T V_k`` with a stopping rule from the contraction (Chapter 2, §2.3).
 
-    Because ``T`` is a gamma-contraction, ``||V_{k+1} - V*|| <= gamma/(1-gamma) ||V_{k+1} - V_k||``.
-    Stopping once ``||V_{k+1} - V_k|| < tol (1-gamma) / (2 gamma)`` therefore guarantees
-    ``||V_{k+1} - V*|| < tol/2``, and the greedy policy is then ``tol``-optimal.
+    Stops at the first ``k`` with ``delta = ||V_{k+1} - V_k|| < tol (1 - gamma) / (2 gamma)``
+    (eq. (eq-vi-stop)); then ``||V_{k+1} - V*|| <= gamma delta / (1 - gamma) < tol / 2``, and the policy
+    greedy with respect to ``V_{k+1}`` is ``tol``-optimal because ``V_{k+1}`` also has a Bellman
+    residual of at most ``gamma delta`` (Puterman, Theorem 6.3.1). Closeness to ``V*`` alone
+    would not be enough: greedy policies of values within ``e`` of ``V*`` lose up to
+    ``2 gamma e / (1 - gamma)``. With ``gamma = 0`` one backup is exact.
     """
     require_mdp(mdp).require_discounted("value iteration")
     tol = validate.real(tol, "tol", low=0.0, low_open=True)
