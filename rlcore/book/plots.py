@@ -53,7 +53,7 @@ def plot_values(mdp: FiniteMDP, V, policy=None, ax=None, title: str | None = Non
 
 def plot_convergence(errors, bound=None, ax=None, label: str = "error", bound_label: str = "bound",
                      xlabel: str = "iteration k", ylabel: str = "sup-norm error"):
-    """A log-scale convergence curve, optionally against a theoretical envelope (Chapter 2, §2.3)."""
+    """A log-scale convergence curve, optionally against a theoretical envelope (Chapter 2, §2.4)."""
     import matplotlib.pyplot as plt
 
     if ax is None:

@@ -1,46 +1,45 @@
-"""Make the student edition of chapters: solutions replaced by stubs (exercise framework).
+"""Make the student edition of chapters: the worked solutions removed, outputs cleared (Introduction).
 
 Usage::
 
     python -m rlcore.book.student_edition book/ch01_rl_problem.ipynb book/ch02_dynamic_programming.ipynb --out student
 
-Every block between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's markers) becomes
-``raise NotImplementedError`` at the same indentation; outputs are cleared, and the
-``hide-input`` tag that hides solutions in the published book is dropped so students see the
-stub. The checkers then report "not attempted" and the chapter still runs end to end.
+The chapters already ship every coding exercise as a stub, and the graded questions' keys live in
+``rlcore``, not in the notebooks. What the student edition removes is every cell tagged
+``solution``: the worked solutions of the coding exercises and the answers to the pen-and-paper
+questions. Code cells are left exactly as they are, so the student edition runs top to bottom just
+as the published chapter does, with every checker reporting "not attempted".
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-_BLOCK = re.compile(rf"^([ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)", re.M | re.S)
+SOLUTION_TAG = "solution"
 
 
-def strip_solutions(source: str) -> str:
-    """Replace each solution block in ``source`` by an indented ``raise NotImplementedError`` (Introduction)."""
-    if source.count(BEGIN) != source.count(END):
-        raise ValueError(f"unbalanced solution markers in cell:\n{source}")
-    return _BLOCK.sub(lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError\n", source)
+def is_solution(cell: dict) -> bool:
+    """Whether a cell holds a worked solution, to be removed from the student edition (Introduction)."""
+    return SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
 
 
 def student_notebook(nb: dict) -> dict:
-    """A copy of a notebook (as parsed JSON) with solutions stubbed and outputs cleared (Introduction)."""
+    """A copy of a notebook (as parsed JSON) without solution cells and with outputs cleared (Introduction)."""
     nb = json.loads(json.dumps(nb))
+    cells = []
     for cell in nb["cells"]:
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if is_solution(cell):
+            if cell["cell_type"] == "code":
+                raise ValueError("a code cell is tagged 'solution'; solutions live in markdown cells so that the "
+                                 "chapter never runs them")
+            continue
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
-            if BEGIN in source:
-                source = strip_solutions(source)
-                tags = cell.get("metadata", {}).get("tags", [])
-                cell["metadata"]["tags"] = [t for t in tags if t != "hide-input"]
-        cell["source"] = source
+        cells.append(cell)
+    nb["cells"] = cells
     return nb
 
 
@@ -56,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{path} is not a notebook file (.ipynb)")
         original = json.loads(path.read_text(encoding="utf-8"))
         nb = student_notebook(original)
-        n = sum(BEGIN in "".join(c["source"]) for c in original["cells"])
+        removed = len(original["cells"]) - len(nb["cells"])
         target = args.out / path.name
         target.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"{path} -> {target} ({n} solution cell{'s' * (n != 1)} stubbed)")
+        print(f"{path} -> {target} ({removed} solution cell{'s' * (removed != 1)} removed)")
     return 0
 
 

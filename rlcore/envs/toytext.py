@@ -66,3 +66,38 @@ def from_toytext(env_or_id, gamma: float = 0.99, **make_kwargs) -> FiniteMDP:
                        for s, c in enumerate(labels))
     return FiniteMDP(P, r, rho0, gamma, name=spec_id, terminal=terminal, grid_shape=grid_shape,
                      action_deltas=_TOYTEXT_DELTAS.get(family), cell_labels=labels)
+
+
+def run_episodes(env_id: str, pi, n_episodes: int, seed: int = 0, **make_kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Run the tabular policy ``pi`` in the Gymnasium environment for whole episodes (Chapter 1, §1.4).
+
+    Returns the concatenated stream ``(rewards, dones)`` of all ``n_episodes`` episodes: ``dones[t]``
+    is True on the last step of each, whether the episode terminated or hit the environment's time
+    limit. ``pi`` is an ``(S, A)`` table of action probabilities or ``S`` integer actions.
+    """
+    import gymnasium as gym
+
+    from ..base import validate
+
+    n_episodes = validate.integer(n_episodes, "n_episodes", low=1)
+    env = gym.make(env_id, **make_kwargs)
+    S, A = int(env.observation_space.n), int(env.action_space.n)
+    pi = np.asarray(pi, dtype=np.float64)
+    if pi.shape == (S,):
+        pi = np.eye(A)[pi.astype(np.int64)]
+    if pi.shape != (S, A):
+        raise ValueError(f"pi must have shape ({S}, {A}) or ({S},) for {env_id}, got {pi.shape}")
+    cdf = np.cumsum(pi, axis=1)
+    rng = np.random.default_rng(seed)
+    rewards, dones = [], []
+    for episode in range(n_episodes):
+        s, _ = env.reset(seed=seed + episode)
+        while True:
+            a = min(int(np.searchsorted(cdf[s], rng.random(), side="right")), A - 1)
+            s, reward, terminated, truncated, _ = env.step(a)
+            rewards.append(float(reward))
+            dones.append(bool(terminated or truncated))
+            if terminated or truncated:
+                break
+    env.close()
+    return np.array(rewards), np.array(dones)

@@ -19,6 +19,7 @@ from ..tabular import exact
 from ..tabular.builders import random_mdp, two_state_mdp
 from ..tabular.mdp import FiniteMDP, random_policy
 from .framework import Case, CheckResult, array_problem, run_exercise
+from .quiz import MULTIPLE, NUMBER, SINGLE, Question, make_quiz
 
 #: Agreement with the reference, relative to max(1, largest |entry|): float32 code passes, conceptual errors fail.
 RTOL = 1e-5
@@ -226,3 +227,31 @@ def check_occupancy(fn) -> CheckResult:
 
     return run_exercise("Exercise 1.3 (occupancy)", fn, cases, _occupancy_fallback, compare,
                         "rlcore.tabular.exact.occupancy")
+
+
+QUESTIONS = {q.id: q for q in [
+    Question(
+        "1.1", "A policy earns a reward of 2 at every step, forever, and \\(\\gamma = 0.99\\). What is its value "
+        "\\(V^\\pi(s)\\)?", NUMBER, 200.0,
+        "V = sum_t 0.99^t * 2 = 2 / (1 - 0.99) = 200: the reward times the effective horizon 1/(1 - gamma) = 100.",
+        rtol=1e-6),
+    Question(
+        "1.2", "Which identity between the objective and the normalised occupancy \\(d^\\pi\\) is right?", SINGLE, "b",
+        "d^pi carries a factor (1 - gamma) that makes it sum to 1; undoing it divides by (1 - gamma).",
+        choices=("J = (1 − γ) E_{s∼d, a∼π}[r(s, a)]", "J = E_{s∼d, a∼π}[r(s, a)] / (1 − γ)",
+                 "J = E_{s∼d, a∼π}[r(s, a)]",
+                 "J = γ E_{s∼d, a∼π}[r(s, a)] / (1 − γ)"),
+        hints={"a": "that is the erratum of §1.5: the factor goes the other way.",
+               "c": "d is normalised, so the expected reward under it is an average per step, not a sum over steps."}),
+    Question(
+        "1.3", "Which statements hold for every finite MDP with γ < 1, every policy π and every state s? "
+        "Select all that apply.", MULTIPLE, frozenset("abd"),
+        "(a) and (b): V^pi(s) is the pi-average of Q^pi(s, .), so the advantages average to zero and some action "
+        "is at least average. (d) is the upper half of the value bound. (c) fails when rewards are negative.",
+        choices=("Σ_a π(a|s) A^π(s, a) = 0", "A^π(s, a) ≥ 0 for at least one action a",
+                 "V^π(s) ≥ 0", "Q^π(s, a) ≤ R_max / (1 − γ) when every reward is at most R_max"),
+        hints={"abcd": "look again at (c): what if every reward is −1?"}),
+]}
+
+#: ``quiz("1.1")`` shows question 1.1; ``quiz("1.1", answer=200)`` grades an answer (Chapter 1, §1.3).
+quiz = make_quiz(QUESTIONS)

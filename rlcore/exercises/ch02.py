@@ -16,6 +16,7 @@ from ..tabular.builders import chain_mdp, random_mdp
 from ..tabular.mdp import FiniteMDP
 from .ch01 import as_float64
 from .framework import Case, CheckResult, array_problem, run_exercise
+from .quiz import MULTIPLE, NUMBER, SINGLE, Question, make_quiz
 
 #: Brute force enumerates A^S deterministic policies only below this count.
 ENUMERATE_LIMIT = 20_000
@@ -67,7 +68,7 @@ def _value_iteration_fallback(P, r, gamma, tol):
 
 
 def check_value_iteration(fn) -> CheckResult:
-    """Exercise 2.1: ``value_iteration(P, r, gamma, tol)`` → ``V`` with ``||V - V*||_inf <= tol`` (Chapter 2, §2.3).
+    """Exercise 2.3: ``value_iteration(P, r, gamma, tol)`` → ``V`` with ``||V - V*||_inf <= tol`` (Chapter 2, §2.4).
 
     The tolerance is the exercise's own ``tol`` (eq. (eq-vi-stop) guarantees ``tol / 2``), on the
     cases below with tol from 1e-8 to 1e-3 (values near 750 carry
@@ -91,7 +92,7 @@ def check_value_iteration(fn) -> CheckResult:
     def compare(got, case):
         return array_problem(got, case.expected, case.kwargs["tol"], "V")
 
-    return run_exercise("Exercise 2.1 (value_iteration)", fn, cases,
+    return run_exercise("Exercise 2.3 (value_iteration)", fn, cases,
                         lambda P, r, gamma, tol: _optimal_values(P, r, gamma), compare,
                         "rlcore.tabular.dp.value_iteration", fallback_fn=_value_iteration_fallback)
 
@@ -102,7 +103,7 @@ def _policy_iteration_fallback(P, r, gamma):
 
 
 def check_policy_iteration(fn) -> CheckResult:
-    """Exercise 2.2: ``policy_iteration(P, r, gamma)`` → ``(policy, values)`` (Chapter 2, §2.4).
+    """Exercise 2.2: ``policy_iteration(P, r, gamma)`` → ``(policy, values)`` (Chapter 2, §2.3).
 
     ``policy`` is optimal (its exact value equals ``V*``), ``values[0]`` is the value of the start
     policy (action 0 everywhere), each entry is the value of a deterministic policy, the list never
@@ -162,7 +163,7 @@ def check_policy_iteration(fn) -> CheckResult:
 
 
 def check_greedy(fn) -> CheckResult:
-    """Exercise 2.3: ``greedy(Q)`` → integer actions, exact ties broken towards the lowest index (Chapter 2, §2.4)."""
+    """Exercise 2.1: ``greedy(Q)`` → integer actions, exact ties broken towards the lowest index (Chapter 2, §2.3)."""
     rng = np.random.default_rng(23)
     cases = [
         Case("a tie between actions 1 and 2", dict(Q=np.array([[0.0, 1.0, 1.0]])),
@@ -190,4 +191,35 @@ def check_greedy(fn) -> CheckResult:
             return f"actions must be integers, got dtype {arr.dtype}"
         return array_problem(arr, case.expected, 0, "action")
 
-    return run_exercise("Exercise 2.3 (greedy)", fn, cases, dp.greedy, compare, "rlcore.tabular.dp.greedy")
+    return run_exercise("Exercise 2.1 (greedy)", fn, cases, dp.greedy, compare, "rlcore.tabular.dp.greedy")
+
+
+QUESTIONS = {q.id: q for q in [
+    Question(
+        "2.1", "Value iteration with \\(\\gamma = 0.99\\) stops when "
+        "\\(\\lVert V_{k+1} - V_k\\rVert_\\infty = 0.001\\). "
+        "What is the guaranteed bound on \\(\\lVert V_{k+1} - V^*\\rVert_\\infty\\) that the contraction gives?",
+        NUMBER, 0.099,
+        "||V_{k+1} - V*|| <= gamma/(1 - gamma) ||V_{k+1} - V_k|| = 99 * 0.001 = 0.099: a hundred times the last "
+        "change, which is why the stopping threshold carries the factor (1 - gamma)/(2 gamma).", rtol=1e-2),
+    Question(
+        "2.2", "Policy iteration with exact evaluation keeps its current action unless another is strictly better. "
+        "Which statements are true? Select all that apply.", MULTIPLE, frozenset("acd"),
+        "Each change strictly improves the value in some state and never lowers it anywhere, so no policy can come "
+        "back (b is false) and at most A^S policies are visited; at the end the policy is greedy for its own Q, "
+        "which makes its value a solution of the optimality equation.",
+        choices=("V^{π_{t+1}}(s) ≥ V^{π_t}(s) in every state s", "it may visit the same policy twice before stopping",
+                 "it stops after at most A^S improvement steps", "the policy it returns is greedy with respect to "
+                 "its own action values")),
+    Question(
+        "2.3", "Values \\(V\\) satisfy \\(\\lVert V - V^*\\rVert_\\infty \\le e\\). How much can the policy "
+        "greedy with respect to \\(V\\) lose, \\(\\lVert V^* - V^{\\pi}\\rVert_\\infty\\), in the worst case?",
+        SINGLE, "c",
+        "The bound 2 gamma e / (1 - gamma) of §2.4 is tight: the two-state example there loses 0.9 with e = 0.051.",
+        choices=("e", "2e", "2γe / (1 − γ)", "e / (1 − γ)"),
+        hints={"a": "closeness of the values does not carry over to the policy: see the example in §2.4.",
+               "b": "that would hold without the feedback of the policy's own future; §2.4 has a counterexample."}),
+]}
+
+#: ``quiz("2.1")`` shows question 2.1; ``quiz("2.1", answer=0.099)`` grades an answer (Chapter 2, §2.3).
+quiz = make_quiz(QUESTIONS)

@@ -87,7 +87,7 @@ class CheckResult:
         if self.passed and self.function is not None:
             chosen, who = self.function, f"your {getattr(self.function, '__name__', 'function')}"
         elif self.fallback is not None:
-            chosen, who = self.fallback, f"rlcore's {self.fallback_name} ({self.exercise} has not passed yet)"
+            chosen, who = self.fallback, f"{self.fallback_name}, the reference ({self.exercise} has not passed yet)"
         else:
             raise RuntimeError(f"{self.exercise}: no function to use (the checker has no reference)")
         if not quiet:

@@ -49,7 +49,7 @@ def chain_mdp(n: int = 5, gamma: float = 0.9, slip: float = 0.0, small_reward: f
 
     Staying at the left end pays ``small_reward``; moving right off the right end pays 1.
     With probability ``slip`` the move goes the other way. A classic exploration trap:
-    the myopic policy keeps the small reward, the optimal one walks right (Chapter 2, §2.3).
+    the myopic policy keeps the small reward, the optimal one walks right (Chapter 2, §2.4).
     """
     n = validate.integer(n, "n", low=2)
     slip = validate.real(slip, "slip", low=0.0, high=1.0)

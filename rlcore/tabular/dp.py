@@ -21,10 +21,10 @@ TIE_RTOL = 1e-9
 
 
 def greedy(Q: np.ndarray) -> np.ndarray:
-    """``pi(s) = argmax_a Q(s, a)``, exact ties broken towards the lowest action index (Chapter 2, §2.4).
+    """``pi(s) = argmax_a Q(s, a)``, exact ties broken towards the lowest action index (Chapter 2, §2.3).
 
-    Returns ``S`` integer actions (eq. (eq-greedy)). Policy iteration adds its own tolerance for
-    ties (:data:`TIE_RTOL`); this function compares values exactly.
+    Returns ``S`` integer actions. Policy iteration adds its own tolerance for ties
+    (:data:`TIE_RTOL`); this function compares values exactly.
     """
     Q = validate.array(Q, "Q", ndim=2)
     if Q.shape[1] == 0:
@@ -47,7 +47,7 @@ def _deterministic(mdp: FiniteMDP, pi0) -> np.ndarray:
 
 @dataclass
 class VIResult:
-    """What :func:`value_iteration` returns (Chapter 2, §2.3)."""
+    """What :func:`value_iteration` returns (Chapter 2, §2.4)."""
 
     V: np.ndarray  #: the last iterate V_k, within ``tol / 2`` of V* (sup norm)
     Q: np.ndarray  #: one-step lookahead of V
@@ -61,7 +61,7 @@ def value_iteration(
     mdp: FiniteMDP, tol: float = 1e-8, V0: np.ndarray | None = None, max_iter: int = 100_000,
     record: bool = False,
 ) -> VIResult:
-    """Value iteration ``V_{k+1} = T V_k`` with a stopping rule from the contraction (Chapter 2, §2.3).
+    """Value iteration ``V_{k+1} = T V_k`` with a stopping rule from the contraction (Chapter 2, §2.4).
 
     Stops at the first ``k`` with ``delta = ||V_{k+1} - V_k|| < tol (1 - gamma) / (2 gamma)``
     (eq. (eq-vi-stop)); then ``||V_{k+1} - V*|| <= gamma delta / (1 - gamma) < tol / 2``, and the policy
@@ -91,7 +91,7 @@ def value_iteration(
 
 @dataclass
 class PIResult:
-    """What :func:`policy_iteration` returns (Chapter 2, §2.4)."""
+    """What :func:`policy_iteration` returns (Chapter 2, §2.3)."""
 
     V: np.ndarray  #: V of the final (optimal) policy
     Q: np.ndarray
@@ -102,7 +102,7 @@ class PIResult:
 
 
 def policy_iteration(mdp: FiniteMDP, pi0: np.ndarray | None = None, max_iter: int = 10_000) -> PIResult:
-    """Policy iteration: exact evaluation, then greedy improvement, until stable (Chapter 2, §2.4).
+    """Policy iteration: exact evaluation, then greedy improvement, until stable (Chapter 2, §2.3).
 
     ``pi_{t+1}(s) = argmax_a Q^{pi_t}(s, a)``. Ties keep the current action when it is among the
     best, so the loop stops exactly when no state can improve.
@@ -150,28 +150,33 @@ def brute_force_optimum(mdp: FiniteMDP) -> tuple[np.ndarray, np.ndarray]:
 
 def approximate_policy_iteration(
     mdp: FiniteMDP, rng: np.random.Generator, n_rollouts: int = 400, iterations: int = 15, horizon: int = 100,
-    pi0: np.ndarray | None = None,
+    pi0: np.ndarray | None = None, starts: str = "occupancy",
 ) -> PIResult:
-    """Policy iteration with Monte Carlo evaluation on the policy's own state distribution (Chapter 2, §2.5).
+    """Policy iteration with Monte Carlo estimates of ``Q^{pi_t}`` (Chapter 2, §2.5).
 
-    Each step draws ``n_rollouts`` start pairs ``s ~ d^{pi_t}``, ``a`` uniform, estimates ``Q^{pi_t}``
-    from one rollout each (pairs never drawn keep the estimate 0), and improves greedily. States
-    that ``pi_t`` rarely visits get poor estimates, so the greedy step can make the policy worse:
-    the oscillation that motivates conservative policy iteration (Chapter 12). ``values`` holds
-    the *exact* value of each iterate, for plotting.
+    Each step draws ``n_rollouts`` start pairs: ``s ~ d^{pi_t}`` (``starts="occupancy"``, the data a
+    policy collects by running) or ``s`` uniform (``starts="uniform"``), and ``a`` uniform. It
+    estimates ``Q^{pi_t}(s, a)`` by the mean return of one rollout per pair (pairs never drawn keep
+    the estimate 0) and improves greedily. ``values`` holds the *exact* value of each iterate, for
+    plotting. The estimates are noisy, and the greedy step can make the policy worse.
     """
     require_mdp(mdp).require_discounted("approximate policy iteration")
     validate.generator(rng)
     n_rollouts = validate.integer(n_rollouts, "n_rollouts", low=1)
     iterations = validate.integer(iterations, "iterations", low=1)
+    if starts not in ("occupancy", "uniform"):
+        raise ValueError(f"starts must be 'occupancy' or 'uniform', got {starts!r}")
     S, A = mdp.n_states, mdp.n_actions
     pi = _deterministic(mdp, pi0)
     policies, values = [], []
     for _ in range(iterations):
         policies.append(pi.copy())
         values.append(evaluate_policy(mdp, pi))
-        d = occupancy(mdp, pi)
-        states = rng.choice(S, size=n_rollouts, p=d / d.sum())
+        if starts == "occupancy":
+            d = occupancy(mdp, pi)
+            states = rng.choice(S, size=n_rollouts, p=d / d.sum())
+        else:
+            states = rng.integers(0, S, size=n_rollouts)
         actions = rng.integers(0, A, size=n_rollouts)
         G = sample_returns(mdp, pi, states, rng, horizon=horizon, first_actions=actions)
         totals, counts = np.zeros((S, A)), np.zeros((S, A))
@@ -179,4 +184,28 @@ def approximate_policy_iteration(
         np.add.at(counts, (states, actions), 1)
         Q_hat = totals / np.maximum(counts, 1)
         pi = greedy(Q_hat)
+    return PIResult(values[-1], q_from_v(mdp, values[-1]), policies[-1], iterations, policies, values)
+
+
+def noisy_policy_iteration(
+    mdp: FiniteMDP, rng: np.random.Generator, noise_std: float, iterations: int = 15,
+    pi0: np.ndarray | None = None,
+) -> PIResult:
+    """Policy iteration whose greedy step sees ``Q^{pi_t} + noise``, Gaussian with std ``noise_std`` (Chapter 2, §2.5).
+
+    The controlled version of :func:`approximate_policy_iteration`: the exact action values plus
+    independent noise of a chosen size, so the size of the estimation error is the only thing that
+    varies. ``noise_std = 0`` is exact policy iteration without its tie rule.
+    """
+    require_mdp(mdp).require_discounted("noisy policy iteration")
+    validate.generator(rng)
+    noise_std = validate.real(noise_std, "noise_std", low=0.0)
+    iterations = validate.integer(iterations, "iterations", low=1)
+    pi = _deterministic(mdp, pi0)
+    policies, values = [], []
+    for _ in range(iterations):
+        policies.append(pi.copy())
+        values.append(evaluate_policy(mdp, pi))
+        Q = q_from_v(mdp, values[-1])
+        pi = greedy(Q + noise_std * rng.normal(size=Q.shape))
     return PIResult(values[-1], q_from_v(mdp, values[-1]), policies[-1], iterations, policies, values)

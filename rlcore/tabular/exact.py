@@ -78,7 +78,7 @@ def bellman_expectation(mdp: FiniteMDP, pi, V: np.ndarray) -> np.ndarray:
 
 
 def bellman_optimality(mdp: FiniteMDP, V: np.ndarray) -> np.ndarray:
-    """The Bellman optimality operator ``(T V)(s) = max_a [r(s,a) + gamma P(.|s,a) . V]`` (Chapter 2, §2.1)."""
+    """The Bellman optimality operator ``(T V)(s) = max_a [r(s,a) + gamma P(.|s,a) . V]`` (Chapter 2, §2.2)."""
     return q_from_v(mdp, V).max(axis=1)
 
 
