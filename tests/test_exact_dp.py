@@ -64,8 +64,13 @@ def test_greedy_picks_a_maximiser_with_lowest_index(S, A, seed):
         assert pi[s] == best[0]
 
 
-def test_greedy_ignores_rounding_noise():
-    assert dp.greedy(np.array([[1.0, 1.0 + 1e-14]]))[0] == 0
+def test_greedy_compares_exactly_and_policy_iteration_absorbs_rounding_noise():
+    assert dp.greedy(np.array([[1.0, 1.0 + 1e-14]]))[0] == 1  # exact: the larger value wins, however slightly
+    assert dp.greedy(np.array([[1.0, 1.0]]))[0] == 0  # an exact tie goes to the lowest index
+    lake = from_toytext("FrozenLake-v1", gamma=0.99)  # plain argmax policy iteration cycles here (Chapter 2, §2.3)
+    result = dp.policy_iteration(lake, max_iter=100)
+    assert result.iterations < 20
+    assert np.max(np.abs(result.V - dp.value_iteration(lake, tol=1e-10).V)) < 1e-9
 
 
 @pytest.mark.parametrize("gamma", [0.5, 0.9, 0.99])

@@ -64,20 +64,23 @@ def dc01_bellman_consistency(mdp: FiniteMDP | None = None, pi=None, seed: int = 
 
 
 @register("DC-02", chapters=(1,))
-def dc02_value_bound(n_instances: int = 1000, r_max: float = 2.0, seed: int = 2):
-    """DC-02 (Chapter 1, §1.7): ``r in [0, R_max]`` gives ``0 <= V, Q <= R_max / (1 - gamma)``, tight at r = R_max."""
+def dc02_value_bound(n_instances: int = 1000, r_min: float = -1.0, r_max: float = 2.0, seed: int = 2):
+    """DC-02 (Chapter 1, §1.7): ``r in [R_min, R_max]`` gives ``R_min/(1-gamma) <= V, Q <= R_max/(1-gamma)``.
+
+    The bound is eq. (eq-value-bound); rewards of both signs; attained when ``r`` is constant.
+    """
     worst = np.inf
     for mdp, pi, _ in random_instances(n_instances, seed):
-        scaled = FiniteMDP(mdp.P, r_max * mdp.r, mdp.rho0, mdp.gamma)
+        scaled = FiniteMDP(mdp.P, r_min + (r_max - r_min) * mdp.r, mdp.rho0, mdp.gamma)  # r in [0, 1] -> [R_min, R_max]
         V = evaluate_policy(scaled, pi)
         Q = q_from_v(scaled, V)
-        ceiling = r_max / (1 - mdp.gamma)
-        worst = min(worst, V.min(), Q.min(), ceiling - V.max(), ceiling - Q.max())
+        floor, ceiling = r_min / (1 - mdp.gamma), r_max / (1 - mdp.gamma)
+        worst = min(worst, V.min() - floor, Q.min() - floor, ceiling - V.max(), ceiling - Q.max())
     full = random_mdp(4, 2, gamma=0.95, seed=seed)
     full = FiniteMDP(full.P, np.full_like(full.r, r_max), full.rho0, full.gamma)
     V_full = evaluate_policy(full, random_policy(full, np.random.default_rng(seed)))
     return [
-        Check("DC-02", "0 ≤ V^π, Q^π ≤ R_max/(1−γ)", "V, Q by linear solve", f"{n_instances} random MDPs",
+        Check("DC-02", "R_min/(1−γ) ≤ V^π, Q^π ≤ R_max/(1−γ)", "V, Q by linear solve", f"{n_instances} random MDPs",
               float(-worst), -BOUND_SLACK, "violation"),
         Check("DC-02", "the bound is attained when r ≡ R_max", "V by linear solve", "R_max/(1−γ)",
               float(np.max(np.abs(V_full - r_max / (1 - full.gamma)))), EXACT64 * 10,  # V ~ 40: 10x the rounding
