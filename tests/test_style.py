@@ -134,7 +134,10 @@ def test_environments_are_met_before_they_are_used():
         for position, (kind, src, _) in enumerate(cells(path)):
             where = (number(path), position)
             if kind == "markdown":
-                for name in re.findall(r"Meet the environment: ([^\n]+)", src):
+                for name, box in re.findall(r"Meet the environment: ([^\n]+)\n(.*?)\n:::", src, re.S):
+                    assert "| |" in box or "```text" in box, f"the box of {name} shows no map"
+                    for part in ("**Actions:**", "**Rewards:**", "**End"):
+                        assert part in box, f"the box of {name} does not say {part}"
                     met.setdefault("gridworld" if "gridworld" in name else name.strip(), where)
             else:
                 for env_id, grid in ENV_USE.findall(src):
