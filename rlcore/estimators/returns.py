@@ -19,7 +19,7 @@ def discounted_return(rewards, gamma: float) -> float:
 
 
 def rewards_to_go(rewards, dones, gamma: float) -> np.ndarray:
-    """``G_t = r_t + gamma (1 - done_t) G_{t+1}`` over a stream of concatenated episodes (Chapter 1, §1.2).
+    """``G_t = r_t + gamma (1 - done_t) G_{t+1}``, eq. (eq-rewards-to-go), over concatenated episodes (Chapter 1, §1.2).
 
     ``dones[t]`` is true when the episode ends after step ``t``; the return restarts there
     and nothing is bootstrapped past the end of the array.

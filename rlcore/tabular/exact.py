@@ -34,7 +34,7 @@ def policy_reward(mdp: FiniteMDP, pi) -> np.ndarray:
 
 
 def evaluate_policy(mdp: FiniteMDP, pi) -> np.ndarray:
-    """``V^pi = (I - gamma P_pi)^{-1} r_pi`` by a linear solve (Chapter 1, §1.3)."""
+    """``V^pi = (I - gamma P_pi)^{-1} r_pi`` by a linear solve, eq. (eq-bellman-matrix) (Chapter 1, §1.3)."""
     require_mdp(mdp).require_discounted("V^pi")
     P_pi = policy_transition(mdp, pi)
     return np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * P_pi, policy_reward(mdp, pi))
@@ -59,8 +59,8 @@ def advantages(mdp: FiniteMDP, pi) -> np.ndarray:
 def occupancy(mdp: FiniteMDP, pi) -> np.ndarray:
     """Normalised discounted state occupancy ``d^pi`` (Chapter 1, §1.5).
 
-    ``d^pi(s) = (1 - gamma) sum_t gamma^t Pr(s_t = s)``, which solves
-    ``(I - gamma P_pi^T) d = (1 - gamma) rho0``. It sums to 1.
+    ``d^pi(s) = (1 - gamma) sum_t gamma^t Pr(s_t = s)``, eq. (eq-occupancy), which solves
+    ``(I - gamma P_pi^T) d = (1 - gamma) rho0``, eq. (eq-occupancy-linear). It sums to 1.
     """
     require_mdp(mdp).require_discounted("the discounted occupancy d^pi")
     P_pi = policy_transition(mdp, pi)
@@ -78,7 +78,7 @@ def bellman_expectation(mdp: FiniteMDP, pi, V: np.ndarray) -> np.ndarray:
 
 
 def bellman_optimality(mdp: FiniteMDP, V: np.ndarray) -> np.ndarray:
-    """The Bellman optimality operator ``(T V)(s) = max_a [r(s,a) + gamma P(.|s,a) . V]`` (Chapter 2, §2.2)."""
+    """The Bellman optimality operator of eq. (eq-optimality-operator), ``max_a [r + gamma P V]`` (Chapter 2, §2.2)."""
     return q_from_v(mdp, V).max(axis=1)
 
 
