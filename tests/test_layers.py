@@ -22,6 +22,7 @@ LAYERS = {
     "algos": 7,
     "checks": 8, "exercises": 8,
     "book": 9,
+    "grading": 10,
 }
 
 

@@ -81,13 +81,13 @@ def _rewards_to_go_fallback(rewards, dones, gamma):
     return returns.rewards_to_go(np.asarray(rewards, dtype=float), np.asarray(dones, dtype=bool), gamma)
 
 
-def check_rewards_to_go(fn) -> CheckResult:
+def check_rewards_to_go(fn, seed: int = 101) -> CheckResult:
     """Exercise 1.1 (Chapter 1, §1.2): ``rewards_to_go(rewards, dones, gamma)``.
 
     Expected: ``G_t = r_t + gamma (1 - done_t) G_{t+1}`` (eq. (eq-rewards-to-go)).
     """
     return run_exercise(
-        "Exercise 1.1 (rewards_to_go)", fn, _reward_streams(), _rewards_to_go_fallback,
+        "Exercise 1.1 (rewards_to_go)", fn, _reward_streams(seed), _rewards_to_go_fallback,
         lambda got, case: close(got, case.expected, "G"), "rlcore.estimators.returns.rewards_to_go")
 
 
@@ -144,14 +144,14 @@ def _evaluate_fallback(P, r, pi, gamma):
     return V, exact.q_from_v(mdp, V)
 
 
-def check_evaluate_policy(fn) -> CheckResult:
+def check_evaluate_policy(fn, seed: int = 12) -> CheckResult:
     """Exercise 1.2: ``evaluate_policy_exact(P, r, pi, gamma)`` → ``(V, Q)`` by a linear solve (Chapter 1, §1.3).
 
     The reference solves eq. (eq-bellman-matrix); the answer must also make the Bellman residual
     ``r_pi + gamma P_pi V - V`` tiny on float64 inputs.
     """
     cases = [Case(label, dict(P=mdp.P.copy(), r=mdp.r.copy(), pi=pi, gamma=mdp.gamma), hint)
-             for label, mdp, pi, hint in _mdp_cases(seed=12)]
+             for label, mdp, pi, hint in _mdp_cases(seed)]
     P, r, pi, _ = _integer_case()
     cases.insert(3, Case("integer inputs", dict(P=P, r=r, pi=pi, gamma=0.5),
                          "P, r and pi are integer arrays here: arrays made with np.zeros_like(r) are integers too "
@@ -191,13 +191,13 @@ def _occupancy_fallback(P, rho0, pi, gamma):
     return exact.occupancy(FiniteMDP(P, np.zeros(P.shape[:2]), rho0, gamma), pi)
 
 
-def check_occupancy(fn) -> CheckResult:
+def check_occupancy(fn, seed: int = 13) -> CheckResult:
     """Exercise 1.3 (Chapter 1, §1.5): ``occupancy(P, rho0, pi, gamma)``, the normalised discounted occupancy.
 
     The reference solves eq. (eq-occupancy-linear); the answer must be a distribution.
     """
     cases = []
-    for label, mdp, pi, hint in _mdp_cases(seed=13):
+    for label, mdp, pi, hint in _mdp_cases(seed):
         if mdp.gamma == 0:
             hint = "with gamma = 0 the agent is only ever 'at' its start state: d = rho0."
         elif "singular" not in hint:

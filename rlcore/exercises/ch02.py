@@ -67,7 +67,7 @@ def _value_iteration_fallback(P, r, gamma, tol):
     return dp.value_iteration(_mdp(P, r, gamma), tol).V
 
 
-def check_value_iteration(fn) -> CheckResult:
+def check_value_iteration(fn, seed: int = 21) -> CheckResult:
     """Exercise 2.3: ``value_iteration(P, r, gamma, tol)`` → ``V`` with ``||V - V*||_inf <= tol`` (Chapter 2, §2.4).
 
     The tolerance is the exercise's own ``tol`` (eq. (eq-vi-stop) guarantees ``tol / 2``), on the
@@ -75,7 +75,7 @@ def check_value_iteration(fn) -> CheckResult:
     rounding errors of about 2e-10, so 1e-8 is as tight as float64 allows).
     """
     cases = [Case(label, dict(P=mdp.P.copy(), r=mdp.r.copy(), gamma=mdp.gamma, tol=1e-6), hint)
-             for label, mdp, hint in _small_mdps(seed=21)]
+             for label, mdp, hint in _small_mdps(seed)]
     P, r = _integer_mdp()
     cases.insert(4, Case("integer inputs", dict(P=P, r=r, gamma=0.5, tol=1e-6),
                          "P and r are integer arrays: V = np.zeros_like(r[:, 0]) is an integer array and rounds "
@@ -102,7 +102,7 @@ def _policy_iteration_fallback(P, r, gamma):
     return res.policy, res.values
 
 
-def check_policy_iteration(fn) -> CheckResult:
+def check_policy_iteration(fn, seed: int = 22) -> CheckResult:
     """Exercise 2.2: ``policy_iteration(P, r, gamma)`` → ``(policy, values)`` (Chapter 2, §2.3).
 
     ``policy`` is optimal (its exact value equals ``V*``), ``values[0]`` is the value of the start
@@ -111,7 +111,7 @@ def check_policy_iteration(fn) -> CheckResult:
     """
     cases = [Case(label, dict(P=mdp.P.copy(), r=mdp.r.copy(), gamma=mdp.gamma),
                   hint or "improve greedily, pi(s) = argmax_a Q^pi(s, a), and repeat until the policy stops changing.")
-             for label, mdp, hint in _small_mdps(seed=22)]
+             for label, mdp, hint in _small_mdps(seed)]
     P, r = _integer_mdp()
     cases.insert(4, Case("integer inputs", dict(P=P, r=r, gamma=0.5), "P and r are integer arrays: work in floats."))
     lake = from_toytext("FrozenLake-v1", gamma=0.99, is_slippery=True)
@@ -162,9 +162,9 @@ def check_policy_iteration(fn) -> CheckResult:
                         "rlcore.tabular.dp.policy_iteration", fallback_fn=_policy_iteration_fallback)
 
 
-def check_greedy(fn) -> CheckResult:
+def check_greedy(fn, seed: int = 23) -> CheckResult:
     """Exercise 2.1: ``greedy(Q)`` → integer actions, exact ties broken towards the lowest index (Chapter 2, §2.3)."""
-    rng = np.random.default_rng(23)
+    rng = np.random.default_rng(seed)
     cases = [
         Case("a tie between actions 1 and 2", dict(Q=np.array([[0.0, 1.0, 1.0]])),
              "among tied best actions pick the lowest index (np.argmax does exactly this)."),
