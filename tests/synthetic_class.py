@@ -3,6 +3,7 @@ the grade it deserves. Used by tests/test_grading.py and bench/grading.py."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from pathlib import Path
@@ -33,78 +34,40 @@ COMMON = {
                                  "for a in arrays])\n", False),
 }
 
-WRONG = {
-    "rewards_to_go": {
-        "off by one": "def rewards_to_go(rewards, dones, gamma):\n    G = np.zeros(len(rewards))\n    running = 0.0\n"
-                      "    for t in reversed(range(len(rewards))):\n"
-                      "        running = rewards[t] + (0.0 if dones[t] else gamma * running)\n"
-                      "        G[t] = gamma * running\n    return G\n",
-        "ignores episode ends": "def rewards_to_go(rewards, dones, gamma):\n    G = np.zeros(len(rewards))\n"
-                                "    running = 0.0\n    for t in reversed(range(len(rewards))):\n"
-                                "        running = rewards[t] + gamma * running\n"
-                                "        G[t] = running\n    return G\n",
-        "integer output": "def rewards_to_go(rewards, dones, gamma):\n    G = np.zeros_like(rewards)\n"
-                          "    running = 0.0\n"
-                          "    for t in reversed(range(len(rewards))):\n"
-                          "        running = rewards[t] + (0.0 if dones[t] else gamma * running)\n"
-                          "        G[t] = running\n    return G\n",
-    },
-    "evaluate_policy_exact": {
-        "no discount in Q": "def evaluate_policy_exact(P, r, pi, gamma):\n"
-                            "    P_pi = np.einsum('sa,sat->st', pi, P)\n"
-                            "    V = np.linalg.solve(np.eye(len(P_pi)) - gamma * P_pi, np.sum(pi * r, axis=1))\n"
-                            "    return V, r + P @ V\n",
-        "explicit inverse": "def evaluate_policy_exact(P, r, pi, gamma):\n"
-                            "    P_pi = np.einsum('sa,sat->st', pi, P)\n"
-                            "    V = np.linalg.inv(np.eye(len(P_pi)) - gamma * P_pi) @ np.sum(pi * r, axis=1)\n"
-                            "    return V, r + gamma * P @ V\n",
-        "transposed chain": "def evaluate_policy_exact(P, r, pi, gamma):\n"
-                            "    P_pi = np.einsum('sa,sat->st', pi, P)\n"
-                            "    V = np.linalg.solve(np.eye(len(P_pi)) - gamma * P_pi.T, np.sum(pi * r, axis=1))\n"
-                            "    return V, r + gamma * P @ V\n",
-    },
-    "occupancy": {
-        "unnormalised": "def occupancy(P, rho0, pi, gamma):\n    P_pi = np.einsum('sa,sat->st', pi, P)\n"
-                        "    return np.linalg.solve(np.eye(len(rho0)) - gamma * P_pi.T, np.asarray(rho0, float))\n",
-        "backwards": "def occupancy(P, rho0, pi, gamma):\n    P_pi = np.einsum('sa,sat->st', pi, P)\n"
-                     "    rho0 = np.asarray(rho0, float)\n"
-                     "    return np.linalg.solve(np.eye(len(rho0)) - gamma * P_pi, (1 - gamma) * rho0)\n",
-        "truncated series": "def occupancy(P, rho0, pi, gamma):\n    P_pi = np.einsum('sa,sat->st', pi, P)\n"
-                            "    d, p = np.zeros(len(rho0)), np.asarray(rho0, float)\n    for t in range(50):\n"
-                            "        d += (1 - gamma) * gamma**t * p\n        p = P_pi.T @ p\n    return d\n",
-    },
-    "greedy": {
-        "last of ties": "def greedy(Q):\n    Q = np.asarray(Q)\n"
-                        "    return Q.shape[1] - 1 - np.argmax(Q[:, ::-1], axis=1)\n",
-        "tolerant ties": "def greedy(Q):\n    best = np.max(Q, axis=1, keepdims=True)\n"
-                         "    return np.argmax(Q >= best - 1e-2, axis=1)\n",
-        "float actions": "def greedy(Q):\n    return np.argmax(Q, axis=1).astype(float)\n",
-    },
-    "value_iteration": {
-        "naive stop": "def value_iteration(P, r, gamma, tol):\n    V = np.zeros(P.shape[0])\n    while True:\n"
-                      "        V_next = (r + gamma * P @ V).max(axis=1)\n"
-                      "        if np.max(np.abs(V_next - V)) < tol:\n            return V_next\n        V = V_next\n",
-        "fixed sweeps": "def value_iteration(P, r, gamma, tol):\n    V = np.zeros(P.shape[0])\n"
-                        "    for _ in range(1000):\n"
-                        "        V = (r + gamma * P @ V).max(axis=1)\n    return V\n",
-        "mean not max": "def value_iteration(P, r, gamma, tol):\n    V = np.zeros(P.shape[0])\n"
-                        "    for _ in range(3000):\n"
-                        "        V = (r + gamma * P @ V).mean(axis=1)\n    return V\n",
-    },
-    "policy_iteration": {
-        "one step": "def policy_iteration(P, r, gamma):\n    P, r = np.asarray(P, float), np.asarray(r, float)\n"
-                    "    S = P.shape[0]\n    pi = np.zeros(S, dtype=int)\n"
-                    "    V = np.linalg.solve(np.eye(S) - gamma * P[np.arange(S), pi], r[np.arange(S), pi])\n"
-                    "    return (r + gamma * P @ V).argmax(axis=1), [V]\n",
-        "made-up values": "{solution}\n_inner = policy_iteration\n\ndef policy_iteration(P, r, gamma):\n"
-                          "    policy, values = _inner(P, r, gamma)\n"
-                          "    return policy, [values[0], (values[0] + values[-1]) / 2, values[-1]]\n",
-    },
-}
 ARGS = {"rewards_to_go": "rewards, dones, gamma", "evaluate_policy_exact": "P, r, pi, gamma",
         "occupancy": "P, rho0, pi, gamma", "greedy": "Q", "value_iteration": "P, r, gamma, tol",
         "policy_iteration": "P, r, gamma"}
 QUIZ_VARIANTS = ("right", "wrong", "not a literal", "unanswered")
+CHECKED_BY = {"check_rewards_to_go": "rewards_to_go", "check_evaluate_policy": "evaluate_policy_exact",
+              "check_occupancy": "occupancy", "check_greedy": "greedy", "check_value_iteration": "value_iteration",
+              "check_policy_iteration": "policy_iteration"}
+
+
+def known_answers() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """The plausible wrong answers that tests/test_check.py proves each checker rejects, and the unusual
+    right ones it proves each accepts, as cells a student could hand in: (wrong, right), each
+    exercise name -> {variant: code}. One source: the checker tests themselves."""
+    import test_check as tc
+
+    helpers = "\n\n".join(inspect.getsource(getattr(tc, n)) for n in
+                           ("_mdp", "ref_rtg", "ref_eval", "ref_occ", "ref_vi", "ref_pi", "_backup"))
+    header = ("import numpy as np\nfrom rlcore.estimators import returns\nfrom rlcore.tabular import dp, exact\n"
+              "from rlcore.tabular.mdp import FiniteMDP\n\n" + helpers + "\n\n")
+
+    def cell(name: str, fn) -> str:
+        call = ", ".join(f"{a}={a}" for a in ARGS[name].split(", "))
+        return header + inspect.getsource(fn) + f"\n\ndef {name}({ARGS[name]}):\n    return {fn.__name__}({call})\n"
+
+    wrong: dict[str, dict[str, str]] = {name: {} for name in ARGS}
+    for checker, _, wrongs in tc.CASES:
+        name = CHECKED_BY[checker.__name__]
+        for fn, _ in wrongs:
+            wrong[name][fn.__name__] = cell(name, fn)
+    wrong["policy_iteration"]["pi_plain_argmax"] = cell("policy_iteration", tc.pi_plain_argmax)  # cycles: timeout
+    wrong["value_iteration"]["vi_divides_by_gamma"] = cell("value_iteration", tc.vi_divides_by_gamma)
+    right = {name: {} for name in ARGS}
+    right["evaluate_policy_exact"]["eval_float32"] = cell("evaluate_policy_exact", tc.eval_float32)
+    return wrong, right
 
 
 def chapter(path: Path) -> tuple[dict, dict[str, str]]:
@@ -164,7 +127,8 @@ def make_class(out: Path, chapter_path: Path, module, exercises: list[str], ques
 
     nb, solutions = chapter(chapter_path)
     student_nb = student_notebook(nb)
-    variants = {name: ["correct"] * 3 + list(WRONG.get(name, {})) + list(COMMON) for name in exercises}
+    wrong, right = known_answers()
+    variants = {name: ["correct"] * 3 + list(right[name]) + list(wrong[name]) + list(COMMON) for name in exercises}
     tables = {name: visible_answers(name, module) for name in exercises}
     out.mkdir(parents=True, exist_ok=True)
     deserved = {}
@@ -185,8 +149,10 @@ def make_class(out: Path, chapter_path: Path, module, exercises: list[str], ques
             choice = variants[name][(i + 5 * k) % len(variants[name])]
             if choice == "correct":
                 code, earns = solutions[name], True
-            elif choice in WRONG.get(name, {}):
-                code, earns = WRONG[name][choice], False
+            elif choice in right[name]:
+                code, earns = right[name][choice], True
+            elif choice in wrong[name]:
+                code, earns = wrong[name][choice], False
             else:
                 code, earns = COMMON[choice]
             if code is not None:
@@ -201,9 +167,9 @@ def make_class(out: Path, chapter_path: Path, module, exercises: list[str], ques
             else:
                 cells[index]["source"] = code
             total += points[name] if earns else 0.0
-        for k, (qid, (right, wrong)) in enumerate(questions.items()):
+        for k, (qid, (key, mistake)) in enumerate(questions.items()):
             choice = QUIZ_VARIANTS[(i + k) % len(QUIZ_VARIANTS)]
-            answer = {"right": repr(right), "wrong": repr(wrong), "not a literal": "my_answer",
+            answer = {"right": repr(key), "wrong": repr(mistake), "not a literal": "my_answer",
                       "unanswered": None}[choice]
             call = f'{module.__name__.rsplit(".", 1)[-1]}.quiz("{qid}"'
             for cell in submission["cells"]:
