@@ -225,7 +225,7 @@ def submissions(assignment: Assignment, folder: Path) -> dict[str, Path]:
             continue
         if entry.is_dir():
             found[entry.name] = entry
-        elif len(assignment.chapters) == 1:
+        elif len(assignment.chapters) == 1 and entry.suffix == ".ipynb":
             found[entry.stem] = entry
     return found
 
