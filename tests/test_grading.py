@@ -138,3 +138,29 @@ def test_answers_hard_coded_to_the_visible_cases_pass_the_notebook_and_fail_the_
                "value_iteration": ch02.check_value_iteration}[name]
     assert checker(namespace[name]).status == "pass"  # it fools the cases the notebook shows
     assert checker(namespace[name], seed=4242).status != "pass"  # but not the hidden ones
+
+
+def test_the_gradescope_bundle_runs_as_gradescope_would(tmp_path):
+    """Unzip the bundle as /autograder/source, hand in a notebook, run run_autograder, read results.json."""
+    import os
+    import subprocess
+    import sys
+
+    spec = CLASSES["ch01"]
+    assert main(["make", str(write_assignment(tmp_path, spec)), "--out", str(tmp_path / "hw")]) == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "hw" / "gradescope" / "autograder.zip") as z:
+        z.extractall(root / "source")
+    points = {**spec["exercises"], **{f"q{q}": 1.0 for q in spec["questions"]}}
+    deserved = make_class(tmp_path / "subs", ROOT / "book" / spec["notebook"], ch01, list(spec["exercises"]),
+                          spec["questions"], points, 3)
+    student = max(deserved, key=deserved.get)
+    (root / "submission").mkdir()
+    (root / "submission" / "my homework.ipynb").write_bytes((tmp_path / "subs" / f"{student}.ipynb").read_bytes())
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((root / "results" / "results.json").read_text())
+    validate_gradescope(result)
+    assert result["score"] == deserved[student] > 0

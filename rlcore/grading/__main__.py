@@ -25,18 +25,28 @@ ROOT = Path(__file__).resolve().parents[2]
 GRADESCOPE_PACKAGES = ("numpy", "gymnasium", "matplotlib", "ipywidgets", "pyyaml", "pygments")
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, when it builds the autograder image.
+# Gradescope runs this once, when it builds the autograder image: Python 3.11 (the pinned numpy needs it;
+# Ubuntu 22.04 ships 3.10) in a virtual environment with the pinned packages.
 set -euo pipefail
 cd /autograder/source
-python3 -m pip install --quiet --no-cache-dir -r requirements.txt
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv > /dev/null
+  PY=python3.11
+else
+  PY=python3
+fi
+"$PY" -m venv /autograder/venv
+/autograder/venv/bin/python -m pip install --quiet --no-cache-dir -r requirements.txt
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this for every submission; it writes /autograder/results/results.json.
+# Gradescope runs this for every submission; it writes results/results.json under the autograder root.
 set -uo pipefail
-cd /autograder/source
-PYTHONPATH=/autograder/source/src python3 -m rlcore.grading gradescope --assignment assignment.json \\
-    --submission /autograder/submission --results /autograder/results/results.json
+ROOT=${AUTOGRADER_ROOT:-/autograder}
+PYTHON=${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}
+cd "$ROOT/source"
+PYTHONPATH="$ROOT/source/src" "$PYTHON" -m rlcore.grading gradescope --assignment assignment.json \\
+    --submission "$ROOT/submission" --results "$ROOT/results/results.json"
 """
 
 
