@@ -36,11 +36,15 @@ COMMON = {
 
 ARGS = {"rewards_to_go": "rewards, dones, gamma", "evaluate_policy_exact": "P, r, pi, gamma",
         "occupancy": "P, rho0, pi, gamma", "greedy": "Q", "value_iteration": "P, r, gamma, tol",
-        "policy_iteration": "P, r, gamma"}
+        "policy_iteration": "P, r, gamma", "score_function_grad": "f_values, x, mu, sigma",
+        "importance_estimate": "f_values, logp_target, logp_proposal",
+        "effective_sample_size": "logp_target, logp_proposal"}
 QUIZ_VARIANTS = ("right", "wrong", "not a literal", "unanswered")
 CHECKED_BY = {"check_rewards_to_go": "rewards_to_go", "check_evaluate_policy": "evaluate_policy_exact",
               "check_occupancy": "occupancy", "check_greedy": "greedy", "check_value_iteration": "value_iteration",
-              "check_policy_iteration": "policy_iteration"}
+              "check_policy_iteration": "policy_iteration", "check_score_function_grad": "score_function_grad",
+              "check_importance_estimate": "importance_estimate",
+              "check_effective_sample_size": "effective_sample_size"}
 
 
 def known_answers() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:

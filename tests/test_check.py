@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from rlcore.estimators import returns
-from rlcore.exercises import ERROR, FAIL, NOT_ATTEMPTED, PASS, TIMEOUT, Case, ch01, ch02, framework, run_exercise
+from rlcore.estimators import importance, returns, score
+from rlcore.exercises import ERROR, FAIL, NOT_ATTEMPTED, PASS, TIMEOUT, Case, ch01, ch02, ch05, framework, run_exercise
 from rlcore.tabular import dp, exact
 from rlcore.tabular.mdp import FiniteMDP
 
@@ -249,6 +249,54 @@ def greedy_wrong_axis(Q):
     return np.argmax(Q, axis=0)
 
 
+def score_sigma_not_squared(f_values, x, mu, sigma):  # the score of mu divided by sigma once
+    z = (np.asarray(x, float) - mu) / sigma
+    f = np.asarray(f_values, float)
+    return np.array([np.mean(f * z), np.mean(f * (z**2 - 1))])
+
+
+def score_wrt_sigma(f_values, x, mu, sigma):  # differentiates by sigma, not by log sigma
+    z = (np.asarray(x, float) - mu) / sigma
+    f = np.asarray(f_values, float)
+    return np.array([np.mean(f * z / sigma), np.mean(f * (z**2 - 1) / sigma)])
+
+
+def score_summed(f_values, x, mu, sigma):  # sums over the samples instead of averaging
+    z = (np.asarray(x, float) - mu) / sigma
+    f = np.asarray(f_values, float)
+    return np.array([np.sum(f * z / sigma), np.sum(f * (z**2 - 1))])
+
+
+def is_self_normalized(f_values, logp_target, logp_proposal):  # a different (biased) estimator
+    w = np.exp(np.asarray(logp_target) - np.asarray(logp_proposal))
+    return float(np.sum(w * f_values) / np.sum(w))
+
+
+def is_inverted_ratio(f_values, logp_target, logp_proposal):  # Q/P instead of P/Q
+    return float(np.mean(np.exp(np.asarray(logp_proposal) - np.asarray(logp_target)) * f_values))
+
+
+def is_exp_then_divide(f_values, logp_target, logp_proposal):  # exp(-800) / exp(-801) is 0/0
+    with np.errstate(all="ignore"):
+        return float(np.mean(np.exp(logp_target) / np.exp(logp_proposal) * f_values))
+
+
+def ess_inverted(logp_target, logp_proposal):
+    w = np.exp(np.asarray(logp_target) - np.asarray(logp_proposal))
+    return float(np.sum(w**2) / np.sum(w) ** 2)
+
+
+def ess_overflows(logp_target, logp_proposal):  # no shift by the largest log-weight
+    with np.errstate(all="ignore"):
+        w = np.exp(np.asarray(logp_target) - np.asarray(logp_proposal))
+        return float(np.sum(w) ** 2 / np.sum(w**2))
+
+
+def ess_assumes_normalised(logp_target, logp_proposal):  # 1 / sum w^2 is Kish's ESS only when sum w = 1
+    w = np.exp(np.asarray(logp_target) - np.asarray(logp_proposal))
+    return float(1.0 / np.sum(w**2))
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -266,6 +314,15 @@ CASES = [
     (ch02.check_policy_iteration, ref_pi, [
         (pi_one_step, "values[-1]"), (pi_argmin, "wrong on case"),
         (pi_made_up_values, "not the value of any deterministic policy"), (pi_only_final_value, "values[0]")]),
+    (ch05.check_score_function_grad, score.gaussian_score_gradient, [
+        (score_sigma_not_squared, "wrong on case"), (score_wrt_sigma, "wrong on case"),
+        (score_summed, "wrong on case")]),
+    (ch05.check_importance_estimate, importance.importance_estimate, [
+        (is_self_normalized, "wrong on case"), (is_inverted_ratio, "wrong on case"),
+        (is_exp_then_divide, "tiny probabilities")]),
+    (ch05.check_effective_sample_size, importance.effective_sample_size, [
+        (ess_inverted, "wrong on case"), (ess_overflows, "huge log-ratios"),
+        (ess_assumes_normalised, "wrong on case")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

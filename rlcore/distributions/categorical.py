@@ -6,18 +6,18 @@ import torch
 
 
 class Categorical:
-    """``pi(a|s) = softmax(logits)_a``: sampling, log-probabilities, entropy, KL and mode (Chapter 5)."""
+    """``pi(a|s) = softmax(logits)_a``: sampling, log-probabilities, entropy, KL and mode (Chapter 5, §5.1)."""
 
     @staticmethod
     def sample(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One action per row by inverse-CDF sampling (Chapter 5)."""
+        """One action per row by inverse-CDF sampling (Chapter 5, §5.1)."""
         cdf = torch.softmax(logits, -1).cumsum_(-1)  # the first action whose CDF exceeds a uniform number
         u = torch.rand(cdf.shape[:-1] + (1,), generator=generator, device=logits.device)
         return torch.searchsorted(cdf, u * cdf[..., -1:]).squeeze(-1).clamp_(max=logits.shape[-1] - 1)
 
     @staticmethod
     def log_prob(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """``log pi(a|s) = logits_a - logsumexp(logits)`` (Chapter 5)."""
+        """``log pi(a|s) = logits_a - logsumexp(logits)`` (Chapter 5, §5.1)."""
         return torch.log_softmax(logits, -1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
 
     @staticmethod
@@ -34,5 +34,5 @@ class Categorical:
 
     @staticmethod
     def mode(logits: torch.Tensor) -> torch.Tensor:
-        """The most likely action (Chapter 5)."""
+        """The most likely action (Chapter 5, §5.1)."""
         return logits.argmax(-1)

@@ -11,17 +11,17 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 class DiagGaussian:
-    """``pi(a|s) = N(mean(s), diag(exp(log_std))^2)`` (Chapter 5)."""
+    """``pi(a|s) = N(mean(s), diag(exp(log_std))^2)`` (Chapter 5, §5.1)."""
 
     @staticmethod
     def sample(mean, log_std, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``a = mean + std * noise``, ``noise ~ N(0, I)`` (Chapter 5)."""
+        """``a = mean + std * noise``, ``noise ~ N(0, I)`` (Chapter 5, §5.1)."""
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         return mean + log_std.exp() * noise
 
     @staticmethod
     def log_prob(mean, log_std, actions) -> torch.Tensor:
-        """``log pi(a|s) = -sum_i [z_i^2 / 2 + log std_i + log(2 pi) / 2]``, ``z = (a - mean) / std`` (Chapter 5)."""
+        """``log pi(a|s) = -sum_i [z_i^2/2 + log std_i + log(2 pi)/2]``, ``z = (a - mean)/std`` (Chapter 5, §5.1)."""
         z = (actions - mean) * torch.exp(-log_std)
         return -(0.5 * z.square() + log_std + 0.5 * LOG_2PI).sum(-1)
 
@@ -38,7 +38,7 @@ class DiagGaussian:
 
     @staticmethod
     def mode(mean, log_std) -> torch.Tensor:
-        """The mean, which is also the most likely action (Chapter 5)."""
+        """The mean, which is also the most likely action (Chapter 5, §5.1)."""
         return mean
 
 
