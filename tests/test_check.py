@@ -9,8 +9,22 @@ import numpy as np
 import pytest
 
 from rlcore.estimators import importance, returns, score
-from rlcore.exercises import ERROR, FAIL, NOT_ATTEMPTED, PASS, TIMEOUT, Case, ch01, ch02, ch05, framework, run_exercise
+from rlcore.exercises import (
+    ERROR,
+    FAIL,
+    NOT_ATTEMPTED,
+    PASS,
+    TIMEOUT,
+    Case,
+    ch01,
+    ch02,
+    ch05,
+    ch06,
+    framework,
+    run_exercise,
+)
 from rlcore.tabular import dp, exact
+from rlcore.tabular import policy_gradient as pg
 from rlcore.tabular.mdp import FiniteMDP
 
 
@@ -297,6 +311,56 @@ def ess_assumes_normalised(logp_target, logp_proposal):  # 1 / sum w^2 is Kish's
     return float(1.0 / np.sum(w**2))
 
 
+def _softmax(theta):
+    z = np.exp(theta - np.max(theta, axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def traj_counts_only(theta, states, actions):  # forgets the - pi(.|s) of the softmax score
+    score = np.zeros(np.shape(theta))
+    np.add.at(score, (np.asarray(states), np.asarray(actions)), 1.0)
+    return score
+
+
+def traj_last_step(theta, states, actions):  # only the last step's score
+    theta = np.asarray(theta, float)
+    score = np.zeros(theta.shape)
+    s, a = states[-1], actions[-1]
+    score[s] = np.eye(theta.shape[1])[a] - _softmax(theta)[s]
+    return score
+
+
+def traj_no_shift(theta, states, actions):  # exp(1000) overflows
+    with np.errstate(all="ignore"):
+        theta = np.asarray(theta, float)
+        pi = np.exp(theta) / np.exp(theta).sum(axis=1, keepdims=True)
+    score = np.zeros(theta.shape)
+    for s, a in zip(states, actions, strict=True):
+        score[s] += np.eye(theta.shape[1])[a] - pi[s]
+    return score
+
+
+def _pg_parts(P, r, rho0, theta, gamma):
+    mdp = FiniteMDP(np.asarray(P, float), np.asarray(r, float), np.asarray(rho0, float), gamma)
+    pi = _softmax(np.asarray(theta, float))
+    return mdp, pi, exact.occupancy(mdp, pi), exact.advantages(mdp, pi)
+
+
+def pg_times_one_minus_gamma(P, r, rho0, theta, gamma):  # the source notes' erratum E0.8
+    mdp, pi, d, A = _pg_parts(P, r, rho0, theta, gamma)
+    return d[:, None] * pi * A * (1 - gamma)
+
+
+def pg_q_not_a(P, r, rho0, theta, gamma):  # Q in place of the advantage
+    mdp, pi, d, A = _pg_parts(P, r, rho0, theta, gamma)
+    return d[:, None] * pi * exact.action_values(mdp, pi) / (1 - gamma)
+
+
+def pg_start_distribution(P, r, rho0, theta, gamma):  # rho0 in place of the occupancy
+    mdp, pi, d, A = _pg_parts(P, r, rho0, theta, gamma)
+    return np.asarray(rho0, float)[:, None] * pi * A / (1 - gamma)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -323,6 +387,12 @@ CASES = [
     (ch05.check_effective_sample_size, importance.effective_sample_size, [
         (ess_inverted, "wrong on case"), (ess_overflows, "huge log-ratios"),
         (ess_assumes_normalised, "wrong on case")]),
+    (ch06.check_trajectory_score, pg.trajectory_score, [
+        (traj_counts_only, "wrong on case"), (traj_last_step, "a state visited twice"),
+        (traj_no_shift, "large logits")]),
+    (ch06.check_softmax_policy_gradient, ch06._gradient_reference, [
+        (pg_times_one_minus_gamma, "wrong on case"), (pg_q_not_a, "wrong on case"),
+        (pg_start_distribution, "wrong on case")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

@@ -48,7 +48,7 @@ def _instances(count: int, seed: int):
 
 @register("DC-16", chapters=(6,))
 def dc16_dynamics_cancel(seed: int = 16, horizon: int = 3):
-    """DC-16 (Chapter 6): ``grad log p_theta(tau) = sum_t grad log pi_theta(a_t|s_t)``, on every trajectory."""
+    """DC-16 (Chapter 6, §6.7): ``grad log p_theta(tau) = sum_t grad log pi_theta(a_t|s_t)``, on every trajectory."""
     import torch
 
     mdp = next(iter(random_instances(1, seed, states=(3, 3), actions=(2, 2))))[0]
@@ -76,7 +76,7 @@ def dc16_dynamics_cancel(seed: int = 16, horizon: int = 3):
 
 @register("DC-17", chapters=(6,))
 def dc17_policy_gradient_theorem(n_instances: int = 20, seed: int = 17):
-    """DC-17 (Chapter 6): ``grad J = E_{d, pi}[grad log pi Q] / (1 - gamma)``, also with ``A`` for ``Q``, and as
+    """DC-17 (Chapter 6, §6.7): ``grad J = E_{d, pi}[grad log pi Q] / (1 - gamma)``, also with ``A`` for ``Q``, and as
     ``sum_h gamma^h E_{P_h}[grad log pi Q]``; against autograd of the closed-form ``J``."""
     import torch
 
@@ -106,7 +106,7 @@ def dc17_policy_gradient_theorem(n_instances: int = 20, seed: int = 17):
 
 @register("DC-18", chapters=(6,))
 def dc18_softmax_closed_form(n_instances: int = 20, seed: int = 18):
-    """DC-18 (Chapter 6): ``dJ/dtheta[s, a] = d(s) pi(a|s) A(s, a) / (1 - gamma)``; its sign is that of ``A``."""
+    """DC-18 (Chapter 6, §6.7): ``dJ/dtheta[s, a] = d(s) pi(a|s) A(s, a) / (1 - gamma)``; its sign is that of ``A``."""
     import torch
 
     worst, sign_errors = 0.0, 0
@@ -125,7 +125,7 @@ def dc18_softmax_closed_form(n_instances: int = 20, seed: int = 18):
 
 @register("DC-19", chapters=(6,))
 def dc19_recursive_unrolling(n_instances: int = 10, seed: int = 19):
-    """DC-19 (Chapter 6): ``grad V = (I - gamma P_pi)^{-1} Phi``, the recursive unrolling, against autograd of ``V``."""
+    """DC-19 (Chapter 6, §6.7): ``grad V = (I - gamma P_pi)^{-1} Phi`` (unrolling) against autograd of ``V``."""
     import torch
 
     worst = 0.0
@@ -139,7 +139,7 @@ def dc19_recursive_unrolling(n_instances: int = 10, seed: int = 19):
 
 @register("DC-25", chapters=(6,))
 def dc25_gaussian_score_and_fisher(seed: int = 25, n_samples: int = 1_000_000):
-    """DC-25 (Chapter 6): the Gaussian score in ``(mu, log sigma)`` and its Fisher matrix ``diag(1/sigma^2, 2)``."""
+    """DC-25 (Chapter 6, §6.7): the Gaussian score in ``(mu, log sigma)`` and its Fisher ``diag(1/sigma^2, 2)``."""
     import torch
 
     from ..estimators.score import gaussian_score

@@ -1,4 +1,4 @@
-"""Exact policy gradients of tabular softmax policies (Chapter 6).
+"""Exact policy gradients of tabular softmax policies (Chapter 6, §6.3-§6.4).
 
 With logits ``theta[s, a]`` and ``pi(a|s) = softmax(theta[s])_a``, everything the policy gradient
 theorem talks about can be computed exactly by linear algebra: the gradient of ``J`` in the occupancy
@@ -16,7 +16,7 @@ from .mdp import FiniteMDP
 
 
 def softmax_policy(theta) -> np.ndarray:
-    """``pi(a|s) = exp(theta[s, a]) / sum_b exp(theta[s, b])``, an ``(S, A)`` table (Chapter 6)."""
+    """``pi(a|s) = exp(theta[s, a]) / sum_b exp(theta[s, b])``, an ``(S, A)`` table (Chapter 6, §6.1)."""
     theta = validate.array(theta, "theta", ndim=2)
     z = np.exp(theta - theta.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
@@ -28,7 +28,7 @@ def _logits(mdp: FiniteMDP, theta) -> np.ndarray:
 
 
 def softmax_policy_gradient(mdp: FiniteMDP, theta) -> np.ndarray:
-    """``dJ/dtheta[s, a] = d^pi(s) pi(a|s) A^pi(s, a) / (1 - gamma)``, the closed form for softmax logits (Chapter 6).
+    """``dJ/dtheta[s, a] = d^pi(s) pi(a|s) A^pi(s, a) / (1 - gamma)`` for softmax logits (Chapter 6, §6.4).
 
     The occupancy form of the policy gradient theorem with the softmax score ``e_a - pi(.|s)``,
     whose advantage-weighted average over ``a`` collapses to this (DC-18).
@@ -39,7 +39,7 @@ def softmax_policy_gradient(mdp: FiniteMDP, theta) -> np.ndarray:
 
 
 def occupancy_policy_gradient(mdp: FiniteMDP, theta, use_advantage: bool = True) -> np.ndarray:
-    """``1/(1 - gamma) E_{s ~ d, a ~ pi}[grad log pi(a|s) Q(s, a)]`` (or ``A`` in place of ``Q``) (Chapter 6).
+    """``1/(1 - gamma) E_{s ~ d, a ~ pi}[grad log pi(a|s) Q(s, a)]`` (or ``A`` in place of ``Q``) (Chapter 6, §6.3).
 
     Computed term by term with the softmax score ``grad_theta[s] log pi(a|s) = e_a - pi(.|s)``; the
     baseline ``V`` of the ``A`` form changes nothing, by the expected-score lemma (DC-17).
@@ -58,7 +58,7 @@ def occupancy_policy_gradient(mdp: FiniteMDP, theta, use_advantage: bool = True)
 
 
 def value_jacobian(mdp: FiniteMDP, theta) -> np.ndarray:
-    """``dV(s)/dtheta[x, b]`` by recursive unrolling: ``(I - gamma P_pi)^{-1} Phi`` (Chapter 6; DC-19).
+    """``dV(s)/dtheta[x, b]`` by recursive unrolling: ``(I - gamma P_pi)^{-1} Phi`` (Chapter 6, §6.2; DC-19).
 
     ``Phi[x, (x, b)] = sum_a dpi(a|x)/dtheta[x, b] Q(x, a)``. Returns shape ``(S, S, A)``.
     """
@@ -71,3 +71,38 @@ def value_jacobian(mdp: FiniteMDP, theta) -> np.ndarray:
         phi[x, x] = Q[x] @ jac
     system = np.eye(S) - mdp.gamma * policy_transition(mdp, pi)  # its inverse is sum_k gamma^k P_pi^k
     return np.linalg.solve(system, phi.reshape(S, S * A)).reshape(S, S, A)
+
+
+def trajectory_score(theta, states, actions) -> np.ndarray:
+    """``sum_t grad_theta log pi_theta(a_t|s_t)`` for one trajectory of a tabular softmax policy (Chapter 6, §6.1).
+
+    The transition probabilities do not depend on ``theta`` and drop out (eq. (eq-trajectory-score)); row
+    ``s`` of the result collects ``e_{a_t} - pi(.|s)`` over the steps spent in ``s``.
+    """
+    theta = validate.array(theta, "theta", ndim=2)
+    S, A = theta.shape
+    states = validate.integer_array(states, "states", low=0, high=S)
+    actions = validate.integer_array(actions, "actions", low=0, high=A, shape=states.shape)
+    pi = softmax_policy(theta)
+    score = np.zeros((S, A))
+    np.add.at(score, (states, actions), 1.0)
+    np.add.at(score, states, -pi[states])
+    return score
+
+
+def exact_gradient_ascent(mdp: FiniteMDP, theta0, step_size: float, steps: int, gradient=None) -> list[float]:
+    """``theta <- theta + step_size grad J(theta)``, exact gradient; returns ``J`` along the way (Chapter 6, §6.4).
+
+    ``gradient(P, r, rho0, theta, gamma)`` may replace :func:`softmax_policy_gradient` (a reader's version).
+    """
+    theta = _logits(mdp, theta0).copy()
+    step_size = validate.real(step_size, "step_size", low=0.0, low_open=True)
+    steps = validate.integer(steps, "steps", low=0)
+    values = []
+    for _ in range(steps + 1):
+        pi = softmax_policy(theta)
+        values.append(float(mdp.rho0 @ evaluate_policy(mdp, pi)))
+        grad = (softmax_policy_gradient(mdp, theta) if gradient is None
+                else np.asarray(gradient(P=mdp.P, r=mdp.r, rho0=mdp.rho0, theta=theta, gamma=mdp.gamma)))
+        theta = theta + step_size * grad
+    return values
