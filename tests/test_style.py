@@ -156,8 +156,10 @@ def test_errata_boxes_name_the_source_and_link_both_ways(path):
     text = markdown(path)
     appendix = (BOOK / "errata.md").read_text(encoding="utf-8")
     labels = set(re.findall(r"^\((ch\d\d-[a-z0-9-]+)\)=", text, re.M))
-    for m in re.finditer(r":::\{admonition\} Erratum (E(\d)\.(\d+)): source note (\d{3}) \(([^)]*)\)\n"
+    boxes = 0
+    for m in re.finditer(r":::\{admonition\} Erratum (E(\d)\.(\d+)): source note (\d{3}) \(([^)]*)\)[^\n]*\n"
                          r":class: warning\n(.*?):::", text, re.S):
+        boxes += 1
         eid, source, idx, note, where, body = m.groups()
         assert note == f"00{source}", f"{eid} names source note {note}"
         label = f"errata-e{source}-{idx}"
@@ -165,6 +167,7 @@ def test_errata_boxes_name_the_source_and_link_both_ways(path):
         assert label in errata_labels(), f"the appendix has no entry {label}"
         entry = appendix.split(f"({label})=", 1)[1].split("\n(errata-", 1)[0]
         assert any(f"{{ref}}`{lab}`" in entry for lab in labels), f"the appendix entry {label} does not link back"
+    assert boxes == text.count(":::{admonition} Erratum"), "an erratum box does not follow the title pattern"
     prose = re.sub(r":::\{admonition\} Erratum.*?\n:::", "", text, flags=re.S)
     assert not re.search(r"\bE\d\.\d+\b", prose), "an erratum id outside its box"
 
