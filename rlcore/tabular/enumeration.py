@@ -1,0 +1,107 @@
+"""Every trajectory of a small MDP, with its probability: exact means and covariances of policy-gradient
+estimators (Chapter 7).
+
+With ``S`` states, ``A`` actions and horizon ``H`` there are ``|support(rho0)| (A S)^H`` trajectories at
+most, so this is for tiny MDPs only; there it replaces sampling by exact expectations, and the variance
+of an estimator becomes a number, not an estimate.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..base import validate
+from .mdp import FiniteMDP, as_policy
+
+
+@dataclass
+class Trajectories:
+    """All trajectories of horizon ``H``: ``prob[k]``, ``states[k, t]``, ``actions[k, t]``, ``rewards[k, t]``.
+
+    (Chapter 7.)
+    """
+
+    prob: np.ndarray
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+
+
+def enumerate_trajectories(mdp: FiniteMDP, pi, horizon: int, limit: int = 200_000) -> Trajectories:
+    """Every trajectory ``(s_0, a_0, ..., s_{H-1}, a_{H-1})`` with positive probability under ``pi`` (Chapter 7).
+
+    Rewards are the expected rewards ``r(s_t, a_t)``; the episode is cut after ``H`` steps.
+    """
+    if not isinstance(mdp, FiniteMDP):
+        raise TypeError(f"mdp must be a FiniteMDP, got {type(mdp).__name__}")
+    pi = as_policy(pi, mdp.n_states, mdp.n_actions)
+    horizon = validate.integer(horizon, "horizon", low=1)
+    S, A = mdp.n_states, mdp.n_actions
+    count = int(np.count_nonzero(mdp.rho0)) * (S * A) ** horizon
+    if count > validate.integer(limit, "limit", low=1):
+        raise ValueError(f"{count} trajectories exceed limit={limit}; use a smaller MDP or horizon")
+    probs, states, actions = [], [], []
+    for s0 in np.flatnonzero(mdp.rho0):
+        for steps in itertools.product(range(A), range(S), repeat=horizon):
+            acts = steps[0::2]
+            nexts = steps[1::2]
+            path = (s0, *nexts[:-1])
+            p = mdp.rho0[s0]
+            for t in range(horizon):
+                p *= pi[path[t], acts[t]]
+                if t < horizon - 1:
+                    p *= mdp.P[path[t], acts[t], path[t + 1]]
+            if p > 0 and nexts[-1] == 0:  # the state after the last step is irrelevant: count each path once
+                probs.append(p)
+                states.append(path)
+                actions.append(acts)
+    states, actions = np.array(states, dtype=np.int64), np.array(actions, dtype=np.int64)
+    return Trajectories(np.array(probs), states, actions, mdp.r[states, actions])
+
+
+def moments(trajectories: Trajectories, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mean and covariance of a per-trajectory quantity ``values[k]`` (flattened) (Chapter 7)."""
+    x = np.asarray(values, dtype=np.float64).reshape(len(trajectories.prob), -1)
+    mean = trajectories.prob @ x
+    centred = x - mean
+    return mean, (trajectories.prob[:, None] * centred).T @ centred
+
+
+def reinforce_terms(theta, trajectories: Trajectories, gamma: float, estimator: str = "reward_to_go",
+                    gamma_t: bool = True, baseline=None) -> np.ndarray:
+    """The single-trajectory policy-gradient estimate of every trajectory, shape ``(K, S, A)`` (Chapter 7).
+
+    ``estimator="full"``: ``R(tau) sum_t grad log pi(a_t|s_t)``; ``"reward_to_go"``:
+    ``sum_t c_t (G_t - b(s_t)) grad log pi(a_t|s_t)`` with ``c_t = gamma^t`` (or 1 when ``gamma_t`` is
+    False) and a state baseline ``b`` (default 0). Tabular softmax logits ``theta``.
+    """
+    from .policy_gradient import softmax_policy
+
+    theta = validate.array(theta, "theta", ndim=2)
+    gamma = validate.real(gamma, "gamma", low=0.0, high=1.0)
+    if estimator not in ("full", "reward_to_go"):
+        raise ValueError(f"estimator must be 'full' or 'reward_to_go', got {estimator!r}")
+    pi = softmax_policy(theta)
+    K, H = trajectories.states.shape
+    discounts = gamma ** np.arange(H)
+    rewards = trajectories.rewards
+    G = np.zeros_like(rewards)  # G_t = r_t + gamma G_{t+1}, discounted from t
+    running = np.zeros(K)
+    for t in reversed(range(H)):
+        running = rewards[:, t] + gamma * running
+        G[:, t] = running
+    b = np.zeros(theta.shape[0]) if baseline is None else validate.array(baseline, "baseline", shape=(theta.shape[0],))
+    out = np.zeros((K,) + theta.shape)
+    eye = np.eye(theta.shape[1])
+    for t in range(H):
+        s, a = trajectories.states[:, t], trajectories.actions[:, t]
+        score = eye[a] - pi[s]  # (K, A)
+        if estimator == "full":
+            weight = G[:, 0]
+        else:
+            weight = (discounts[t] if gamma_t else 1.0) * (G[:, t] - b[s])
+        np.add.at(out, (np.arange(K), s), weight[:, None] * score)
+    return out
