@@ -52,3 +52,33 @@ def test_make_quiz_names_the_valid_ids():
     assert quiz("9.1", answer="b").result.status == PASS
     with pytest.raises(KeyError, match="9.1"):
         quiz("9.9")
+
+
+@pytest.mark.skipif(__import__("shutil").which("node") is None, reason="needs node to run the form's script")
+@pytest.mark.parametrize("question, picks, right", [
+    (SINGLE_Q, ["b"], True), (SINGLE_Q, ["a"], False), (MULTI_Q, ["a", "c"], True), (MULTI_Q, ["a"], False),
+    (NUMBER_Q, "0.0995", True), (NUMBER_Q, "0.2", False), (NUMBER_Q, "abc", False),
+])
+def test_the_static_forms_script_grades_like_python(question, picks, right, tmp_path):
+    """Run the form's own script against a minimal stand-in for the page, as the static book would."""
+    import re
+    import subprocess
+
+    html = QuizView(question)._html()
+    script = re.search(r"<script>(.*)</script>", html, re.S).group(1)
+    uid = re.search(r'<form id="(\w+)"', html).group(1)
+    checked = picks if isinstance(picks, list) else []
+    value = picks if isinstance(picks, str) else ""
+    page = f"""
+    const feedback = {{textContent: "", style: {{}}}};
+    const button = {{}};
+    const form = {{querySelector: (q) => q === 'button' ? button : q === '.fb' ? feedback : {{value: {value!r}}},
+                   querySelectorAll: (q) => {checked!r}.map(v => ({{value: v}}))}};
+    const document = {{getElementById: (id) => id === {uid!r} ? form : null}};
+    {script}
+    button.onclick();
+    console.log(feedback.textContent);
+    """
+    out = subprocess.run(["node", "-e", page], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Right.") == right, out.stdout

@@ -146,8 +146,10 @@ class QuizView:
             "var want=[].concat(k.answer).sort();ok=got.join('')===want.join('');got=got.join('');}"
             "o.textContent=ok?'Right. '+k.explanation:'Not quite. '+(k.hints[got]||'Think again.');"
             "o.style.color=ok?'#1e7d32':'#b3261e';};})();")
-        return (f'<form id="{uid}" class="rlcore-quiz" onsubmit="return false" style="border:1px solid #ccd;'
-                f'border-radius:6px;padding:0.6em 0.9em;margin:0.4em 0"><b>Question {html.escape(q.id)}.</b> '
+        # mathjax_process: the static book's MathJax typesets only elements with this class (or its kin)
+        return (f'<form id="{uid}" class="rlcore-quiz mathjax_process" onsubmit="return false" '
+                f'style="border:1px solid #ccd;border-radius:6px;padding:0.6em 0.9em;margin:0.4em 0">'
+                f"<b>Question {html.escape(q.id)}.</b> "
                 f"{html.escape(q.prompt)}<div style=\"margin:0.4em 0\">{inputs}</div>"
                 f'<button type="button">Check</button> <span class="fb"></span>'
                 + (f"<div>{self.result._repr_html_()}</div>" if self.result is not None else "")
