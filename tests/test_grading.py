@@ -31,7 +31,7 @@ def write_assignment(tmp: Path, spec: dict) -> Path:
     questions = "{" + ", ".join(f'"{q}": 1' for q in spec["questions"]) + "}"
     exercises = "{" + ", ".join(f"{k}: {v}" for k, v in spec["exercises"].items()) + "}"
     path = tmp / "assignment.yml"
-    path.write_text(f"name: Synthetic {spec['notebook'][:4]}\nhidden_seed: 4242\ncase_time_limit: 1\n"
+    path.write_text(f"name: Synthetic {spec['notebook'][:4]}\nhidden_seed: 4242\ncase_time_limit: 2\n"
                     f"submission_time_limit: 60\nmemory_mb: 400\nchapters:\n"
                     f"  - notebook: {ROOT / 'book' / spec['notebook']}\n    exercises: {exercises}\n"
                     f"    questions: {questions}\n")

@@ -71,8 +71,8 @@ def check_value_iteration(fn, seed: int = 21) -> CheckResult:
     """Exercise 2.3: ``value_iteration(P, r, gamma, tol)`` → ``V`` with ``||V - V*||_inf <= tol`` (Chapter 2, §2.4).
 
     The tolerance is the exercise's own ``tol`` (eq. (eq-vi-stop) guarantees ``tol / 2``), on the
-    cases below with tol from 1e-8 to 1e-3 (values near 750 carry
-    rounding errors of about 2e-10, so 1e-8 is as tight as float64 allows).
+    cases below with tol from 1e-8 to 1e-3 (values near 100 carry
+    rounding errors of about 1e-12, far below 1e-8).
     """
     cases = [Case(label, dict(P=mdp.P.copy(), r=mdp.r.copy(), gamma=mdp.gamma, tol=1e-6), hint)
              for label, mdp, hint in _small_mdps(seed)]
@@ -80,10 +80,10 @@ def check_value_iteration(fn, seed: int = 21) -> CheckResult:
     cases.insert(4, Case("integer inputs", dict(P=P, r=r, gamma=0.5, tol=1e-6),
                          "P and r are integer arrays: V = np.zeros_like(r[:, 0]) is an integer array and rounds "
                          "every backup. Work in floating point."))
-    slow = random_mdp(3, 2, gamma=0.999, seed=7)
-    cases.insert(1, Case("gamma = 0.999, tol = 1e-8", dict(P=slow.P, r=slow.r, gamma=0.999, tol=1e-8),
+    slow = random_mdp(3, 2, gamma=0.99, seed=7)
+    cases.insert(1, Case("gamma = 0.99, tol = 1e-8", dict(P=slow.P, r=slow.r, gamma=0.99, tol=1e-8),
                          "a fixed number of sweeps is not enough: the stopping rule must depend on tol and gamma "
-                         "(here it needs tens of thousands of backups)."))
+                         "(here it needs about 3,000 backups)."))
     lake = from_toytext("FrozenLake-v1", gamma=0.9, is_slippery=True)
     cases.append(Case("float32 inputs, tol = 1e-3", dict(P=lake.P.astype(np.float32), r=lake.r.astype(np.float32),
                                                          gamma=0.9, tol=1e-3),
