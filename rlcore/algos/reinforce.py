@@ -1,14 +1,21 @@
 """REINFORCE: the score-function policy gradient from whole episodes (Chapter 7; A-19 ... A-21).
 
-This module holds the loss; its gradient is the single-batch policy-gradient estimate. The training
-loop and the CartPole experiment come with Chapter 7.
+The loss's gradient is the single-batch policy-gradient estimate (tested against exact enumeration);
+:func:`train_reinforce` collects whole episodes, acting through a numpy copy of the policy, and takes one
+policy step per batch with a learned value baseline.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 
 from ..base import validate
+from ..nets.mlp import ActorCritic
+from ..training.agent import Agent
+from ..training.config import Config, configure
 
 
 def discounted_rewards_to_go(rewards: torch.Tensor, dones: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -50,8 +57,147 @@ def reinforce_loss(log_prob: torch.Tensor, rewards: torch.Tensor, dones: torch.T
             raise ValueError(f"baseline must have shape ({T},), got {tuple(baseline.shape)}")
         G = G - baseline.detach().to(G.dtype)
     if gamma_t:  # gamma^k, k the step's index within its episode
-        starts = torch.cat([torch.ones(1, dtype=torch.bool, device=dones.device), dones[:-1].bool()])
-        episode_start = torch.cummax(torch.where(starts, torch.arange(T, device=dones.device), 0), dim=0).values
-        G = G * gamma ** (torch.arange(T, device=dones.device) - episode_start).to(G.dtype)
+        G = G * _step_discounts(dones, gamma).to(G.dtype)
     episodes = int(dones.bool().sum()) if episodes is None else validate.integer(episodes, "episodes", low=1)
     return -(G.detach() * log_prob).sum() / episodes
+
+
+@dataclass
+class REINFORCEConfig(Config):
+    """REINFORCE's settings (Chapter 7). Defaults: CartPole-v1, which they solve in about 10^5 steps."""
+
+    env_id: str = "CartPole-v1"
+    """Gymnasium id (flat Box observations, Discrete actions)."""
+    total_steps: int = 200_000
+    """Environment steps to train for."""
+    batch_steps: int = 2_000
+    """Each update uses whole episodes, at least this many steps in all."""
+    gamma: float = 0.99
+    """Discount factor of the returns-to-go."""
+    gamma_t: bool = False
+    """Weight step t by gamma^t (unbiased for the discounted objective; the common practice omits it)."""
+    baseline: str = "value"
+    """"value" (a learned V(s), fitted to the returns-to-go) or "none"."""
+    normalize_advantages: bool = True
+    """Standardise the weights G_t - b_t of each batch."""
+    lr: float = 3e-3
+    """Adam learning rate of the policy."""
+    value_lr: float = 1e-2
+    """Adam learning rate of the value baseline."""
+    value_epochs: int = 5
+    """Full-batch regression steps of the baseline per update."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of the policy and the value network (tanh)."""
+
+    def __post_init__(self):
+        self.require(isinstance(self.env_id, str) and bool(self.env_id), "env_id", "a Gymnasium id")
+        for name in ("total_steps", "batch_steps", "value_epochs"):
+            self.require_int(name)
+        self.require_real("gamma", 0.0, 1.0)
+        self.require_real("lr", 0.0, low_open=True)
+        self.require_real("value_lr", 0.0, low_open=True)
+        self.require(self.baseline in ("value", "none"), "baseline", "'value' or 'none'")
+
+
+def collect_episodes(env, policy, min_steps: int, seed: int, first_episode: int) -> tuple[dict, list[float], int]:
+    """Whole episodes until at least ``min_steps`` steps: the batch, the episodes' returns, the count (Chapter 7).
+
+    ``policy.act(obs[None])`` samples an action (a numpy copy of the network, re-read before the batch).
+    Each episode is seeded ``seed * 1_000_003 + index``, so runs are reproducible.
+    """
+    obs_list, actions, rewards, dones, returns = [], [], [], [], []
+    episode = first_episode
+    while len(obs_list) < min_steps:
+        obs, _ = env.reset(seed=seed * 1_000_003 + episode)
+        episode += 1
+        total, done = 0.0, False
+        while not done:
+            action = int(policy.act(np.asarray(obs, dtype=np.float32)[None])[0][0])
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            done = bool(terminated or truncated)
+            obs_list.append(obs)
+            actions.append(action)
+            rewards.append(float(reward))
+            dones.append(done)
+            total += float(reward)
+            obs = next_obs
+        returns.append(total)
+    batch = {"obs": torch.as_tensor(np.asarray(obs_list, dtype=np.float32)), "actions": torch.as_tensor(actions),
+             "rewards": torch.as_tensor(rewards, dtype=torch.float32), "dones": torch.as_tensor(dones)}
+    return batch, returns, episode - first_episode
+
+
+class REINFORCE:
+    """REINFORCE's learner: policy and value networks, their optimisers, one :meth:`update` (Chapter 7)."""
+
+    def __init__(self, config: REINFORCEConfig, obs_dim: int, action_dim: int):
+        if not isinstance(config, REINFORCEConfig):
+            raise TypeError(f"config must be a REINFORCEConfig, got {type(config).__name__}")
+        self.config = config
+        self.net = ActorCritic(obs_dim, action_dim, discrete=True, hidden=config.hidden)
+        self.policy_optimizer = torch.optim.Adam(self.net.actor.parameters(), lr=config.lr)
+        self.value_optimizer = torch.optim.Adam(self.net.critic.parameters(), lr=config.value_lr)
+
+    def update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One policy step on a batch of whole episodes, then refit the baseline (Chapter 7)."""
+        cfg = self.config
+        returns_to_go = discounted_rewards_to_go(batch["rewards"], batch["dones"], cfg.gamma)
+        with torch.no_grad():
+            baseline = self.net.critic(batch["obs"]) if cfg.baseline == "value" else torch.zeros_like(returns_to_go)
+        weights = returns_to_go - baseline
+        if cfg.normalize_advantages:
+            weights = (weights - weights.mean()) / (weights.std() + 1e-8)
+        log_prob = self.net.actor.log_prob(batch["obs"], batch["actions"])
+        discount = (_step_discounts(batch["dones"], cfg.gamma).to(weights.dtype) if cfg.gamma_t
+                    else torch.ones_like(weights))
+        loss = -(discount * weights.detach() * log_prob).mean()  # eq. (eq-pg-trajectory), one batch
+        self.policy_optimizer.zero_grad()
+        loss.backward()
+        self.policy_optimizer.step()
+        value_loss = torch.zeros(())
+        if cfg.baseline == "value":
+            for _ in range(cfg.value_epochs):
+                value_loss = (self.net.critic(batch["obs"]) - returns_to_go).square().mean()
+                self.value_optimizer.zero_grad()
+                value_loss.backward()
+                self.value_optimizer.step()
+        return {"policy_loss": float(loss.detach()), "value_loss": float(value_loss.detach())}
+
+
+def _step_discounts(dones: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``gamma^k`` for each step, ``k`` its index within its episode (episodes end where ``dones``)."""
+    T = len(dones)
+    starts = torch.cat([torch.ones(1, dtype=torch.bool, device=dones.device), dones[:-1].bool()])
+    steps = torch.arange(T, device=dones.device)
+    episode_start = torch.cummax(torch.where(starts, steps, 0), dim=0).values
+    return gamma ** (steps - episode_start).to(torch.float64)
+
+
+def train_reinforce(config: REINFORCEConfig | None = None, seed: int = 0, callback=None, **overrides) -> Agent:
+    """Train REINFORCE and return the :class:`Agent` (Chapter 7); ``overrides`` set config fields."""
+    import gymnasium as gym
+
+    from ..nets.inference import NumpyPolicy
+
+    config = configure(REINFORCEConfig, config, overrides)
+    seed = validate.integer(seed, "seed", low=0)
+    torch.manual_seed(seed)
+    env = gym.make(config.env_id)
+    if not hasattr(env.action_space, "n"):
+        raise ValueError(f"REINFORCE here needs discrete actions; {config.env_id} has {env.action_space}")
+    learner = REINFORCE(config, int(np.prod(env.observation_space.shape)), int(env.action_space.n))
+    policy = NumpyPolicy(learner.net, seed=seed)
+    agent = Agent(learner.net, config)
+    steps = episodes = 0
+    while steps < config.total_steps:
+        policy.sync()
+        batch, returns, count = collect_episodes(env, policy, config.batch_steps, seed, episodes)
+        episodes += count
+        steps += len(batch["rewards"])
+        row = {"steps": steps, "episode_return": float(np.mean(returns)), **learner.update(batch)}
+        for key, value in row.items():
+            agent.history.setdefault(key, []).append(value)
+        if callback is not None:
+            callback(row)
+    env.close()
+    return agent
