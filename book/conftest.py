@@ -33,8 +33,7 @@ def _is_cell(item) -> bool:
 
 def pytest_runtest_setup(item):
     if _is_cell(item):
-        run = _runs.setdefault(str(item.parent.fspath), {"start": time.monotonic(), "passed": 0, "outputs": {}})
-        run.setdefault("start", time.monotonic())
+        _runs.setdefault(str(item.parent.fspath), {"start": time.monotonic(), "passed": 0, "outputs": {}})
 
 
 def pytest_runtest_makereport(item, call):

@@ -13,31 +13,29 @@ import numpy as np
 import torch
 
 from ..base import validate
+from ..estimators.returns import rewards_to_go
 from ..nets.mlp import ActorCritic
 from ..training.agent import Agent
 from ..training.config import Config, configure
 
 
 def discounted_rewards_to_go(rewards: torch.Tensor, dones: torch.Tensor, gamma: float) -> torch.Tensor:
-    """``G_t = r_t + gamma (1 - done_t) G_{t+1}`` over concatenated episodes, eq. (eq-rewards-to-go) (Chapter 7)."""
-    G = torch.zeros_like(rewards)
-    running = torch.zeros((), dtype=rewards.dtype, device=rewards.device)
-    for t in range(len(rewards) - 1, -1, -1):
-        running = rewards[t] + gamma * running * (1.0 - dones[t].to(rewards.dtype))
-        G[t] = running
-    return G
+    """The rewards-to-go of Chapter 1, §1.2, eq. (eq-rewards-to-go), for tensors (Chapter 7)."""
+    G = rewards_to_go(rewards.detach().cpu().numpy(), dones.detach().cpu().numpy().astype(bool), gamma)
+    return torch.as_tensor(G, dtype=rewards.dtype, device=rewards.device)
 
 
 def reinforce_loss(log_prob: torch.Tensor, rewards: torch.Tensor, dones: torch.Tensor, gamma: float,
-                   baseline: torch.Tensor | None = None, gamma_t: bool = True, episodes: int | None = None
-                   ) -> torch.Tensor:
+                   baseline: torch.Tensor | None = None, gamma_t: bool = True, normalize: bool = False,
+                   episodes: int | None = None) -> torch.Tensor:
     """The surrogate loss whose gradient is minus the REINFORCE estimate of ``grad J`` (Chapter 7).
 
     ``log_prob[t] = log pi_theta(a_t|s_t)`` (differentiable), ``rewards`` and ``dones`` over concatenated,
     complete episodes (``dones[-1]`` must be true). The estimate is
     ``(1/E) sum_t c_t (G_t - b_t) grad log pi(a_t|s_t)``, eq. (eq-pg-trajectory), with ``c_t = gamma^k`` for
     the step's index ``k`` within its episode (``gamma_t=True``, unbiased for the discounted objective) or 1,
-    the per-step ``baseline`` ``b_t`` (default 0, detached), and ``E`` the number of episodes.
+    the per-step ``baseline`` ``b_t`` (default 0, detached), and ``E`` the number of episodes. ``normalize``
+    standardises the weights ``G_t - b_t`` over the batch before the discount is applied.
     """
     if not isinstance(log_prob, torch.Tensor):
         raise TypeError(f"log_prob must be a torch tensor (differentiable), got {type(log_prob).__name__}")
@@ -56,6 +54,8 @@ def reinforce_loss(log_prob: torch.Tensor, rewards: torch.Tensor, dones: torch.T
         if tuple(baseline.shape) != (T,):
             raise ValueError(f"baseline must have shape ({T},), got {tuple(baseline.shape)}")
         G = G - baseline.detach().to(G.dtype)
+    if normalize and T > 1:
+        G = (G - G.mean()) / (G.std() + 1e-8)
     if gamma_t:  # gamma^k, k the step's index within its episode
         G = G * _step_discounts(dones, gamma).to(G.dtype)
     episodes = int(dones.bool().sum()) if episodes is None else validate.integer(episodes, "episodes", low=1)
@@ -144,13 +144,9 @@ class REINFORCE:
         returns_to_go = discounted_rewards_to_go(batch["rewards"], batch["dones"], cfg.gamma)
         with torch.no_grad():
             baseline = self.net.critic(batch["obs"]) if cfg.baseline == "value" else torch.zeros_like(returns_to_go)
-        weights = returns_to_go - baseline
-        if cfg.normalize_advantages:
-            weights = (weights - weights.mean()) / (weights.std() + 1e-8)
         log_prob = self.net.actor.log_prob(batch["obs"], batch["actions"])
-        discount = (_step_discounts(batch["dones"], cfg.gamma).to(weights.dtype) if cfg.gamma_t
-                    else torch.ones_like(weights))
-        loss = -(discount * weights.detach() * log_prob).mean()  # eq. (eq-pg-trajectory), one batch
+        loss = reinforce_loss(log_prob, batch["rewards"], batch["dones"], cfg.gamma, baseline=baseline,
+                              gamma_t=cfg.gamma_t, normalize=cfg.normalize_advantages)
         self.policy_optimizer.zero_grad()
         loss.backward()
         self.policy_optimizer.step()

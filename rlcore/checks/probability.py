@@ -15,13 +15,13 @@ from numpy.polynomial.hermite_e import hermegauss
 
 from ..estimators.importance import gaussian_second_moment, importance_estimate
 from ..estimators.stats import mean_se, z_scores
+from ..tabular.policy_gradient import softmax_policy
 from .registry import EXACT64, MC_Z, Check, register
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """``exp(theta_k) / sum_j exp(theta_j)``, stably (Chapter 5, §5.1)."""
-    z = np.exp(logits - np.max(logits))
-    return z / z.sum()
+    """``exp(theta_k) / sum_j exp(theta_j)`` for one vector of logits (Chapter 5, §5.1)."""
+    return softmax_policy(np.asarray(logits)[None])[0]
 
 
 def _log_normal(x, mu, s):

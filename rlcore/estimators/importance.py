@@ -8,8 +8,8 @@ import numpy as np
 from ..base import validate
 
 
-def _log_weights(logp_target, logp_proposal) -> np.ndarray:
-    target = validate.array(logp_target, "logp_target", ndim=1, finite=False)
+def _log_weights(logp_target, logp_proposal, ndim=1) -> np.ndarray:
+    target = validate.array(logp_target, "logp_target", ndim=ndim, finite=False)
     proposal = validate.array(logp_proposal, "logp_proposal", shape=target.shape)
     if np.any(np.isposinf(target)) or np.any(np.isnan(target)):
         raise ValueError("logp_target must be finite or -inf (probability 0)")
@@ -57,12 +57,12 @@ def effective_sample_size(logp_target, logp_proposal) -> float:
 
 
 def ratio_products(logp_target, logp_behaviour) -> np.ndarray:
-    """``prod_{t' <= t} pi(a_t'|s_t') / beta(a_t'|s_t')`` for every step ``t`` of one episode (Chapter 5, §5.5).
+    """``prod_{t' <= t} pi(a_t'|s_t') / beta(a_t'|s_t')`` for every step ``t`` (Chapter 5, §5.5).
 
-    Inputs are the per-step log-probabilities of the actions taken, shape ``(T,)``; the products are
-    formed in log space.
+    Inputs are the per-step log-probabilities of the actions taken, shape ``(T,)`` for one episode or
+    ``(episodes, T)`` for several; the products are formed in log space along the last axis.
     """
-    return np.exp(np.cumsum(_log_weights(logp_target, logp_behaviour)))
+    return np.exp(np.cumsum(_log_weights(logp_target, logp_behaviour, ndim=(1, 2)), axis=-1))
 
 
 def gaussian_second_moment(mu_p: float, s_p: float, mu_q: float, s_q: float) -> float:

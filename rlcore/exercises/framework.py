@@ -290,15 +290,31 @@ class _Reader:
     def __init__(self, pipe):
         self.pipe, self.data = pipe, b""
 
+    def _pop(self):
+        """The next complete message in the buffer, or None (messages are tuples, never None)."""
+        if len(self.data) >= 8:
+            size = int.from_bytes(self.data[:8], "little")
+            if len(self.data) >= 8 + size:
+                message, self.data = pickle.loads(self.data[8:8 + size]), self.data[8 + size:]
+                return message
+        return None
+
+    def read_ready(self) -> tuple[list, bool]:
+        """One read of a pipe that is ready: the complete messages, and whether the writer closed it."""
+        chunk = os.read(self.pipe.fileno(), 1 << 20)
+        self.data += chunk
+        messages = []
+        while (message := self._pop()) is not None:
+            messages.append(message)
+        return messages, not chunk
+
     def next(self, seconds: float):
         import select
 
         while True:
-            if len(self.data) >= 8:
-                size = int.from_bytes(self.data[:8], "little")
-                if len(self.data) >= 8 + size:
-                    message, self.data = pickle.loads(self.data[8:8 + size]), self.data[8 + size:]
-                    return message
+            message = self._pop()
+            if message is not None:
+                return message
             if seconds <= 0:
                 return self.TIMEOUT
             ready, _, _ = select.select([self.pipe], [], [], seconds)

@@ -16,7 +16,6 @@ import contextlib
 import importlib
 import json
 import os
-import pickle
 import signal
 import sys
 import time
@@ -246,24 +245,21 @@ def grade_folder(assignment: Assignment, folder: str | Path, jobs: int | None = 
                     exec(line, {})  # noqa: S102 - the published chapter's own import statements
     todo = list(submissions(assignment, folder).items())
     jobs = max(1, jobs or os.cpu_count() or 1)
-    running: dict[int, tuple] = {}
+    running: dict[int, dict] = {}  # pid -> what is known of that child's submission
     results: list[SubmissionResult] = []
     while todo or running:
         while todo and len(running) < jobs:
             student, path = todo.pop(0)
-            running[_start(assignment, student, path)] = None
-        finished = _collect(running, assignment)
-        for result in finished:
+            pid, state = _start(assignment, student, path)
+            running[pid] = state
+        for result in _collect(running, assignment):
             results.append(result)
             if progress:
                 progress(result)
     return sorted(results, key=lambda r: r.student)
 
 
-_STATE: dict[int, dict] = {}
-
-
-def _start(assignment: Assignment, student: str, path: Path) -> int:
+def _start(assignment: Assignment, student: str, path: Path) -> tuple[int, dict]:
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -280,45 +276,35 @@ def _start(assignment: Assignment, student: str, path: Path) -> int:
             os._exit(code)
     os.close(write_fd)
     pipe = os.fdopen(read_fd, "rb")
-    _STATE[pid] = {"student": student, "pipe": pipe, "data": b"", "items": [], "start": time.monotonic()}
-    return pid
+    return pid, {"student": student, "pipe": pipe, "reader": framework._Reader(pipe), "items": [],
+                 "start": time.monotonic()}
 
 
-def _collect(running: dict, assignment: Assignment) -> list[SubmissionResult]:
-    """Wait a little for any running child; return the submissions that finished."""
+def _collect(running: dict[int, dict], assignment: Assignment) -> list[SubmissionResult]:
+    """Wait a little for the running children; remove and return the submissions that finished."""
     import select
 
     done = []
-    pipes = {_STATE[pid]["pipe"]: pid for pid in running}
+    pipes = {state["pipe"]: pid for pid, state in running.items()}
     ready, _, _ = select.select(list(pipes), [], [], 0.2)
     for pipe in ready:
         pid = pipes[pipe]
-        state = _STATE[pid]
-        chunk = os.read(pipe.fileno(), 1 << 20)
-        state["data"] += chunk
-        while len(state["data"]) >= 8:  # length-prefixed pickles, as framework._send writes them
-            size = int.from_bytes(state["data"][:8], "little")
-            if len(state["data"]) < 8 + size:
-                break
-            message = pickle.loads(state["data"][8:8 + size])
-            state["data"] = state["data"][8 + size:]
-            state["items"].append(ItemResult(**message[1]))
-        if not chunk:
+        messages, closed = running[pid]["reader"].read_ready()
+        running[pid]["items"].extend(ItemResult(**message[1]) for message in messages)
+        if closed:
             status = framework._reap(pid)
-            done.append(_finish(pid, assignment, ERROR, f"the submission ended the grading process ({status})"))
+            done.append(_finish(running.pop(pid), assignment, ERROR,
+                                f"the submission ended the grading process ({status})"))
     for pid in list(running):
-        state = _STATE.get(pid)
-        if state and time.monotonic() - state["start"] > assignment.submission_time_limit:
+        if time.monotonic() - running[pid]["start"] > assignment.submission_time_limit:
             framework._kill(pid)
-            done.append(_finish(pid, assignment, TIMEOUT,
+            done.append(_finish(running.pop(pid), assignment, TIMEOUT,
                                 f"the submission ran longer than {assignment.submission_time_limit:g} s in all"))
-    for result in done:
-        running.pop(result._pid, None)
     return done
 
 
-def _finish(pid: int, assignment: Assignment, status: str, reason: str) -> SubmissionResult:
-    state = _STATE.pop(pid)
+def _finish(state: dict, assignment: Assignment, status: str, reason: str) -> SubmissionResult:
+    """The submission's results, with ``status`` and ``reason`` for every item its child did not grade."""
     state["pipe"].close()
     graded = {(r.chapter, r.name, r.kind) for r in state["items"]}
     items = list(state["items"])
@@ -327,9 +313,7 @@ def _finish(pid: int, assignment: Assignment, status: str, reason: str) -> Submi
             items.append(_zero(chapter, item, status, reason))
     order = {(c, i.name, i.kind): k for k, (c, i) in enumerate(_all_items(assignment))}
     items.sort(key=lambda r: order[(r.chapter, r.name, r.kind)])
-    result = SubmissionResult(state["student"], items, time.monotonic() - state["start"])
-    result._pid = pid
-    return result
+    return SubmissionResult(state["student"], items, time.monotonic() - state["start"])
 
 
 STATUSES = {
