@@ -39,14 +39,17 @@ ARGS = {"rewards_to_go": "rewards, dones, gamma", "evaluate_policy_exact": "P, r
         "policy_iteration": "P, r, gamma", "score_function_grad": "f_values, x, mu, sigma",
         "importance_estimate": "f_values, logp_target, logp_proposal",
         "effective_sample_size": "logp_target, logp_proposal", "trajectory_score": "theta, states, actions",
-        "softmax_policy_gradient": "P, r, rho0, theta, gamma"}
+        "softmax_policy_gradient": "P, r, rho0, theta, gamma",
+        "reinforce_loss": "log_prob, rewards, dones, gamma, baseline, gamma_t",
+        "optimal_baseline": "scores, returns, weights", "leave_one_out_baseline": "returns"}
 QUIZ_VARIANTS = ("right", "wrong", "not a literal", "unanswered")
 CHECKED_BY = {"check_rewards_to_go": "rewards_to_go", "check_evaluate_policy": "evaluate_policy_exact",
               "check_occupancy": "occupancy", "check_greedy": "greedy", "check_value_iteration": "value_iteration",
               "check_policy_iteration": "policy_iteration", "check_score_function_grad": "score_function_grad",
               "check_importance_estimate": "importance_estimate",
               "check_effective_sample_size": "effective_sample_size", "check_trajectory_score": "trajectory_score",
-              "check_softmax_policy_gradient": "softmax_policy_gradient"}
+              "check_softmax_policy_gradient": "softmax_policy_gradient", "check_reinforce_loss": "reinforce_loss",
+              "check_optimal_baseline": "optimal_baseline", "check_leave_one_out_baseline": "leave_one_out_baseline"}
 
 
 def known_answers() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
@@ -57,9 +60,9 @@ def known_answers() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]
 
     helpers = "\n\n".join(inspect.getsource(getattr(tc, n)) for n in
                            ("_mdp", "ref_rtg", "ref_eval", "ref_occ", "ref_vi", "ref_pi", "_backup", "_softmax",
-                            "_pg_parts"))
+                            "_pg_parts", "_rtg_tensor"))
     header = ("import numpy as np\nfrom rlcore.estimators import returns\nfrom rlcore.tabular import dp, exact\n"
-              "from rlcore.tabular.mdp import FiniteMDP\n\n" + helpers + "\n\n")
+              "from rlcore.tabular.mdp import FiniteMDP\nfrom rlcore.exercises import ch07\n\n" + helpers + "\n\n")
 
     def cell(name: str, fn) -> str:
         call = ", ".join(f"{a}={a}" for a in ARGS[name].split(", "))

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from rlcore.estimators import importance, returns, score
+from rlcore.estimators import baselines, importance, returns, score
 from rlcore.exercises import (
     ERROR,
     FAIL,
@@ -20,6 +20,7 @@ from rlcore.exercises import (
     ch02,
     ch05,
     ch06,
+    ch07,
     framework,
     run_exercise,
 )
@@ -361,6 +362,122 @@ def pg_start_distribution(P, r, rho0, theta, gamma):  # rho0 in place of the occ
     return np.asarray(rho0, float)[:, None] * pi * A / (1 - gamma)
 
 
+def _rtg_tensor(rewards, dones, gamma, reset=True):
+    import torch
+
+    G, running = [], 0.0
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * (0.0 if (reset and bool(dones[t])) else running)
+        G.append(running)
+    return torch.stack(G[::-1]) if G else torch.zeros(0)
+
+
+def loss_no_reset(log_prob, rewards, dones, gamma, baseline=None, gamma_t=True):  # returns run across episodes
+    import torch
+
+    G = _rtg_tensor(rewards, dones, gamma, reset=False)
+    b = torch.zeros_like(G) if baseline is None else baseline.detach()
+    start = torch.cat([torch.ones(1, dtype=torch.bool), dones[:-1]])
+    k = torch.arange(len(G)) - torch.cummax(torch.where(start, torch.arange(len(G)), 0), 0).values
+    c = gamma ** k if gamma_t else torch.ones_like(G)
+    return -(c * (G - b) * log_prob).sum() / int(dones.sum())
+
+
+def loss_global_t(log_prob, rewards, dones, gamma, baseline=None, gamma_t=True):  # gamma^t over the whole batch
+    import torch
+
+    G = _rtg_tensor(rewards, dones, gamma)
+    b = torch.zeros_like(G) if baseline is None else baseline.detach()
+    c = gamma ** torch.arange(len(G)) if gamma_t else torch.ones_like(G)
+    return -(c * (G - b) * log_prob).sum() / int(dones.sum())
+
+
+def loss_mean_over_steps(log_prob, rewards, dones, gamma, baseline=None, gamma_t=True):  # divides by T, not E
+    import torch
+
+    G = _rtg_tensor(rewards, dones, gamma)
+    b = torch.zeros_like(G) if baseline is None else baseline.detach()
+    start = torch.cat([torch.ones(1, dtype=torch.bool), dones[:-1]])
+    k = torch.arange(len(G)) - torch.cummax(torch.where(start, torch.arange(len(G)), 0), 0).values
+    c = gamma ** k if gamma_t else torch.ones_like(G)
+    return -(c * (G - b) * log_prob).mean()
+
+
+def loss_baseline_attached(log_prob, rewards, dones, gamma, baseline=None, gamma_t=True):  # no .detach()
+    import torch
+
+    G = _rtg_tensor(rewards, dones, gamma)
+    b = torch.zeros_like(G) if baseline is None else baseline
+    start = torch.cat([torch.ones(1, dtype=torch.bool), dones[:-1]])
+    k = torch.arange(len(G)) - torch.cummax(torch.where(start, torch.arange(len(G)), 0), 0).values
+    c = gamma ** k if gamma_t else torch.ones_like(G)
+    return -(c * (G - b) * log_prob).sum() / int(dones.sum())
+
+
+def loss_plus_sign(log_prob, rewards, dones, gamma, baseline=None, gamma_t=True):  # ascends by minimising +J
+    return -ch07.reinforce_loss(log_prob, rewards, dones, gamma, baseline, gamma_t)
+
+
+def loss_detached(log_prob, rewards, dones, gamma, baseline=None, gamma_t=True):  # goes through numpy
+    import torch
+
+    return torch.tensor(float(ch07.reinforce_loss(log_prob, rewards, dones, gamma, baseline, gamma_t)))
+
+
+def loss_full_return(log_prob, rewards, dones, gamma, baseline=None, gamma_t=True):  # gamma^t G_0 for every t
+    import torch
+
+    G = _rtg_tensor(rewards, dones, gamma)
+    start = torch.cat([torch.ones(1, dtype=torch.bool), dones[:-1]])
+    first = torch.cummax(torch.where(start, torch.arange(len(G)), 0), 0).values
+    b = torch.zeros_like(G) if baseline is None else baseline.detach()
+    return -((G[first] - b) * log_prob).sum() / int(dones.sum())
+
+
+def ob_erratum(scores, returns, weights):  # the source's E[s^2 G] / E[s]^2: E[s] is 0 for exact weights
+    w = np.asarray(weights, float) / np.sum(weights)
+    s, G = np.asarray(scores, float), np.asarray(returns, float)
+    return (w * G) @ s**2 / (w @ s) ** 2
+
+
+def ob_no_squares(scores, returns, weights):  # E[s G] / E[s]
+    w = np.asarray(weights, float) / np.sum(weights)
+    s, G = np.asarray(scores, float), np.asarray(returns, float)
+    return (w * G) @ s / (w @ s)
+
+
+def ob_value(scores, returns, weights):  # b = V = E[G] for every component
+    w = np.asarray(weights, float) / np.sum(weights)
+    return np.full(np.shape(scores)[1], w @ np.asarray(returns, float))
+
+
+def ob_trace(scores, returns, weights):  # one scalar baseline for the whole vector (sum of squared norms)
+    w = np.asarray(weights, float) / np.sum(weights)
+    s, G = np.asarray(scores, float), np.asarray(returns, float)
+    norms = (s**2).sum(axis=1)
+    return np.full(s.shape[1], (w * norms) @ G / (w @ norms))
+
+
+def ob_ignores_weights(scores, returns, weights):  # treats the outcomes as equally likely
+    s, G = np.asarray(scores, float), np.asarray(returns, float)
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(G @ s**2 / (s**2).sum(axis=0))
+
+
+def loo_with_own(returns):  # the batch mean, own return included
+    return np.full(len(returns), np.mean(returns))
+
+
+def loo_divides_by_n(returns):
+    r = np.asarray(returns, float)
+    return (r.sum() - r) / len(r)
+
+
+def loo_integer(returns):  # integer division for integer returns
+    r = np.asarray(returns)
+    return (r.sum() - r) // (len(r) - 1) if r.dtype.kind == "i" else (r.sum() - r) / (len(r) - 1)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -393,6 +510,15 @@ CASES = [
     (ch06.check_softmax_policy_gradient, ch06._gradient_reference, [
         (pg_times_one_minus_gamma, "wrong on case"), (pg_q_not_a, "wrong on case"),
         (pg_start_distribution, "wrong on case")]),
+    (ch07.check_reinforce_loss, ch07.reinforce_loss, [
+        (loss_no_reset, "two episodes"), (loss_global_t, "two episodes"), (loss_mean_over_steps, "one episode"),
+        (loss_baseline_attached, "detach"), (loss_plus_sign, "one episode"), (loss_detached, "no gradient"),
+        (loss_full_return, "one episode")]),
+    (ch07.check_optimal_baseline, baselines.optimal_baseline, [
+        (ob_erratum, "wrong on case"), (ob_no_squares, "wrong on case"), (ob_value, "wrong on case"),
+        (ob_trace, "a bandit"), (ob_ignores_weights, "wrong on case")]),
+    (ch07.check_leave_one_out_baseline, baselines.leave_one_out_baseline, [
+        (loo_with_own, "three returns"), (loo_divides_by_n, "three returns"), (loo_integer, "integer returns")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from rlcore.exercises import ch01, ch02, ch05, ch06
+from rlcore.exercises import ch01, ch02, ch05, ch06, ch07
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 CHAPTERS = sorted(BOOK.glob("ch[0-9][0-9]_*.ipynb"))
-MODULES = {"ch01": ch01, "ch02": ch02, "ch05": ch05, "ch06": ch06}
+MODULES = {"ch01": ch01, "ch02": ch02, "ch05": ch05, "ch06": ch06, "ch07": ch07}
 CHECKER = re.compile(r"^(ex\d+_\d+) = (ch\d\d)\.(check_\w+)\((\w+)\)\s*$", re.M)
 SHOW = re.compile(r"^show\(([\w.]+)\)\s*$", re.M)
-ENV_USE = re.compile(r"(?:from_toytext|run_episodes)\(\"([\w-]+)\"|builders\.(gridworld)\(")
+ENV_USE = re.compile(r"(?:from_toytext\(|run_episodes\(|env_id=|gym\.make\()\"([\w-]+)\"|builders\.(gridworld|short_corridor)\(")
 
 
 def cells(path):
@@ -138,7 +138,8 @@ def test_environments_are_met_before_they_are_used():
                     assert "| |" in box or "```text" in box, f"the box of {name} shows no map"
                     for part in ("**Actions:**", "**Rewards:**", "**End"):
                         assert part in box, f"the box of {name} does not say {part}"
-                    met.setdefault("gridworld" if "gridworld" in name else name.strip(), where)
+                    key = next((k for k in ("gridworld", "short corridor") if k in name), name.strip())
+                    met.setdefault(key.replace(" ", "_"), where)
             else:
                 for env_id, grid in ENV_USE.findall(src):
                     used.setdefault(env_id or grid, where)

@@ -88,6 +88,8 @@ class REINFORCEConfig(Config):
     """Full-batch regression steps of the baseline per update."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of the policy and the value network (tanh)."""
+    target_return: float | None = None
+    """Stop early once a batch's mean episode return reaches this (None: train for ``total_steps``)."""
 
     def __post_init__(self):
         self.require(isinstance(self.env_id, str) and bool(self.env_id), "env_id", "a Gymnasium id")
@@ -97,6 +99,7 @@ class REINFORCEConfig(Config):
         self.require_real("lr", 0.0, low_open=True)
         self.require_real("value_lr", 0.0, low_open=True)
         self.require(self.baseline in ("value", "none"), "baseline", "'value' or 'none'")
+        self.require_real("target_return", optional=True)
 
 
 def collect_episodes(env, policy, min_steps: int, seed: int, first_episode: int) -> tuple[dict, list[float], int]:
@@ -170,7 +173,7 @@ def _step_discounts(dones: torch.Tensor, gamma: float) -> torch.Tensor:
 
 
 def train_reinforce(config: REINFORCEConfig | None = None, seed: int = 0, callback=None, **overrides) -> Agent:
-    """Train REINFORCE and return the :class:`Agent` (Chapter 7); ``overrides`` set config fields."""
+    """Train REINFORCE and return the :class:`Agent` (Chapter 7, §7.5); ``overrides`` set config fields."""
     import gymnasium as gym
 
     from ..nets.inference import NumpyPolicy
@@ -195,5 +198,7 @@ def train_reinforce(config: REINFORCEConfig | None = None, seed: int = 0, callba
             agent.history.setdefault(key, []).append(value)
         if callback is not None:
             callback(row)
+        if config.target_return is not None and row["episode_return"] >= config.target_return:
+            break
     env.close()
     return agent

@@ -139,3 +139,75 @@ def dc26_advantage_normalization(seed: int = 26):
                   float(max(abs(normed.mean()), abs(normed.std(ddof=1) - 1))), 1e-6),  # the library's eps = 1e-8
             Check("DC-26", "share of positive normalised advantages = share above the mean ≠ 1/2", "count",
                   "count above the mean", float(abs(share - np.mean(adv > adv.mean()))), EXACT64)]
+
+
+ESTIMATORS = ("full return", "reward-to-go", "reward-to-go − baseline", "reward-to-go, γ = 0.9")
+
+
+def horizon_estimates(horizon: int, n: int = 10_000, p: float = 0.5, rho: float = 0.5, sigma: float = 0.5,
+                      seed: int = 0) -> dict:
+    """Single-episode gradient estimates of the four :data:`ESTIMATORS`, ``n`` episodes of ``horizon`` steps
+    (Chapter 7, §7.4).
+
+    The episode: at every step the policy picks ``a_t = 1`` with probability ``p = sigmoid(theta)`` (one
+    parameter, score ``a_t - p``) and earns ``r_t = a_t + eps_t``, where the noise ``eps`` is a stationary
+    AR(1) process with standard deviation ``sigma`` and correlation ``rho`` between neighbouring steps. The objective is the
+    undiscounted sum; the baseline is the exact ``E[G_t] = (H - t) p``; the last estimator discounts the
+    reward-to-go with ``gamma = 0.9`` (biased for the undiscounted objective, as §7.4 says).
+    """
+    rng = np.random.default_rng(seed)
+    a = (rng.random((n, horizon)) < p).astype(float)
+    eps = np.empty((n, horizon))
+    eps[:, 0] = rng.normal(size=n) * sigma
+    shocks = rng.normal(size=(n, horizon)) * sigma * np.sqrt(1 - rho**2)
+    for t in range(1, horizon):
+        eps[:, t] = rho * eps[:, t - 1] + shocks[:, t]
+    r = a + eps
+    score = a - p
+    G = np.cumsum(r[:, ::-1], axis=1)[:, ::-1]  # undiscounted reward-to-go
+    G_discounted = np.zeros_like(r)
+    running = np.zeros(n)
+    for t in reversed(range(horizon)):
+        running = r[:, t] + 0.9 * running
+        G_discounted[:, t] = running
+    baseline = (horizon - np.arange(horizon)) * p
+    return {ESTIMATORS[0]: score.sum(axis=1) * G[:, 0], ESTIMATORS[1]: (score * G).sum(axis=1),
+            ESTIMATORS[2]: (score * (G - baseline)).sum(axis=1), ESTIMATORS[3]: (score * G_discounted).sum(axis=1)}
+
+
+def horizon_slopes(horizons=(20, 40, 80, 160), n: int = 10_000, boot: int = 200, seed: int = 24) -> dict:
+    """Log-log slope of each estimator's variance against the horizon, with a 95% bootstrap interval
+    (Chapter 7, §7.4): ``{name: (slope, low, high, variances)}``."""
+    rng = np.random.default_rng(seed)
+    samples = [horizon_estimates(h, n, seed=seed + i) for i, h in enumerate(horizons)]
+    x = np.log(np.asarray(horizons, dtype=float))
+    out = {}
+    for name in ESTIMATORS:
+        variances = np.array([s[name].var(ddof=1) for s in samples])
+        resampled = rng.integers(0, n, size=(boot, n))  # the same resamples for every horizon
+        boots = np.stack([s[name][resampled].var(axis=1, ddof=1) for s in samples])  # (horizons, boot)
+        slopes = np.polyfit(x, np.log(boots), 1)[0]
+        low, high = np.quantile(slopes, [0.025, 0.975])
+        out[name] = (float(np.polyfit(x, np.log(variances), 1)[0]), float(low), float(high), variances)
+    return out
+
+
+@register("DC-24", chapters=(7,))
+def dc24_variance_and_horizon(seed: int = 24):
+    """DC-24 (Chapter 7): how the variance of single-episode REINFORCE grows with the horizon ``H``.
+
+    A claim check, not an identity: for rewards with a non-zero mean the analysis of §7.4 predicts
+    ``Var ~ H^3`` for the full return and the reward-to-go (a smaller constant), ``H^2`` once the baseline
+    removes the mean, and ``H`` with discounting; the fitted slopes' 95% bootstrap intervals must sit
+    within 0.5 of those exponents.
+    """
+    slopes = horizon_slopes(seed=seed)
+    predicted = dict(zip(ESTIMATORS, (3.0, 3.0, 2.0, 1.0), strict=True))
+    rows = [Check("DC-24", f"{name}: Var ∝ H^{predicted[name]:g}", "fitted log-log slope (bootstrap 95%)",
+                  f"{predicted[name]:g} ± 0.5",
+                  float(max(abs(slopes[name][1] - predicted[name]), abs(slopes[name][2] - predicted[name]))), 0.5)
+            for name in ESTIMATORS]
+    ratio = slopes[ESTIMATORS[1]][3] / slopes[ESTIMATORS[0]][3]
+    rows.append(Check("DC-24", "reward-to-go variance < full-return variance at every H", "sample variances",
+                      "ratio < 1", float(ratio.max()), 1.0, "ratio"))
+    return rows

@@ -1,5 +1,5 @@
 """Layer 1, the estimators (numpy only): returns, TD errors, n-step returns, GAE, Monte Carlo statistics."""
 
-from . import advantages, returns, stats
+from . import advantages, baselines, returns, stats
 
-__all__ = ["advantages", "returns", "stats"]
+__all__ = ["advantages", "baselines", "returns", "stats"]

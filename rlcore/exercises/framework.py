@@ -33,7 +33,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -131,15 +131,29 @@ def describe(value, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
+def _is_tensor(value) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "requires_grad")
+
+
+def _copy(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if _is_tensor(value):  # a fresh leaf: the reader's graph starts at the tensors it was handed
+        return value.detach().clone().requires_grad_(value.requires_grad)
+    return value
+
+
 def _copy_inputs(kwargs: dict) -> dict:
-    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()}
+    return {k: _copy(v) for k, v in kwargs.items()}
 
 
 def _changed_input(before: dict, after: dict) -> str | None:
-    """The name of an array argument the reader's function modified in place, if any."""
+    """The name of an array or tensor argument the reader's function modified in place, if any."""
     for name, value in before.items():
+        new = after[name]
+        if _is_tensor(value):
+            value, new = value.detach().numpy(), new.detach().numpy()
         if isinstance(value, np.ndarray):
-            new = after[name]
             if new.shape != value.shape or not np.array_equal(new, value, equal_nan=True):
                 return name
     return None
@@ -203,8 +217,8 @@ def _judge(exercise: str, fn: Callable, cases: list[Case], compare, fallback_nam
             return CheckResult(exercise, FAIL, f"wrong on case '{case.label}': your function changed its input "
                                f"`{changed}` in place; work on a copy (for example `{changed}.copy()` or a new "
                                "array) so the caller's data stays as it was", case, details=[f"inputs:\n{inputs}"])
-        try:
-            problem = compare(got, case)
+        try:  # compare sees the inputs the reader's function was handed (its autograd graph starts there)
+            problem = compare(got, replace(case, kwargs=kwargs))
         except Exception as exc:  # an answer of an unexpected type must not crash the checker
             problem = f"the result could not be read ({type(exc).__name__}: {exc}); check its type and shape"
         if problem is not None:

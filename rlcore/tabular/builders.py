@@ -1,4 +1,5 @@
-"""Finite MDPs the book uses as examples: random, two-state, chain and text gridworlds (Chapters 1-2).
+"""Finite MDPs the book uses as examples: random, two-state, chain, text gridworlds and the short
+corridor (Chapters 1, 2 and 7).
 
 Each builder returns a validated :class:`~rlcore.tabular.mdp.FiniteMDP`. The Gymnasium toy-text
 environments are converted by :func:`rlcore.envs.toytext.from_toytext`, the only place that
@@ -66,6 +67,23 @@ def chain_mdp(n: int = 5, gamma: float = 0.9, slip: float = 0.0, small_reward: f
     rho0 = np.zeros(n)
     rho0[0] = 1.0
     return FiniteMDP(P, r, rho0, gamma, name=f"chain({n})", grid_shape=(1, n), action_deltas=((0, -1), (0, 1)))
+
+
+def short_corridor(gamma: float = 0.95) -> FiniteMDP:
+    """The short corridor with switched actions of Sutton and Barto, Example 13.1 (Chapter 7, §7.5).
+
+    States 0, 1, 2 and the goal 3 (absorbing, reward 0); actions 0 (left) and 1 (right); every step before the
+    goal pays -1. Actions move as named in states 0 and 2 (left in state 0 stays there) but are *switched* in
+    state 1. A policy that sees no state, ``pi(right) = p`` everywhere, does best with ``p`` near 0.6; both
+    deterministic policies never reach the goal.
+    """
+    P = np.zeros((4, 2, 4))
+    P[0, 0, 0] = P[0, 1, 1] = 1.0
+    P[1, 0, 2] = P[1, 1, 0] = 1.0  # switched
+    P[2, 0, 1] = P[2, 1, 3] = 1.0
+    P[3, :, 3] = 1.0
+    r = np.array([[-1.0, -1.0], [-1.0, -1.0], [-1.0, -1.0], [0.0, 0.0]])
+    return FiniteMDP(P, r, np.array([1.0, 0.0, 0.0, 0.0]), gamma, name="short corridor")
 
 
 #: Actions of :func:`gridworld`: up, right, down, left.

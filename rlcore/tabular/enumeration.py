@@ -70,38 +70,59 @@ def moments(trajectories: Trajectories, values: np.ndarray) -> tuple[np.ndarray,
     return mean, (trajectories.prob[:, None] * centred).T @ centred
 
 
-def reinforce_terms(theta, trajectories: Trajectories, gamma: float, estimator: str = "reward_to_go",
-                    gamma_t: bool = True, baseline=None) -> np.ndarray:
-    """The single-trajectory policy-gradient estimate of every trajectory, shape ``(K, S, A)`` (Chapter 7).
+def policy_gradient_terms(theta, trajectories: Trajectories, weights) -> np.ndarray:
+    """``sum_t psi_t grad log pi(a_t|s_t)`` for every trajectory, shape ``(K, S, A)`` (Chapter 7, §7.2).
 
-    ``estimator="full"``: ``R(tau) sum_t grad log pi(a_t|s_t)``; ``"reward_to_go"``:
-    ``sum_t c_t (G_t - b(s_t)) grad log pi(a_t|s_t)`` with ``c_t = gamma^t`` (or 1 when ``gamma_t`` is
-    False) and a state baseline ``b`` (default 0). Tabular softmax logits ``theta``.
+    ``weights[k, t] = psi_t`` of trajectory ``k`` (a return, an advantage, with or without ``gamma^t``:
+    eq. (eq-pg-general)); tabular softmax logits ``theta``, whose score is ``e_a - pi(.|s)`` in row ``s``.
     """
     from .policy_gradient import softmax_policy
 
     theta = validate.array(theta, "theta", ndim=2)
-    gamma = validate.real(gamma, "gamma", low=0.0, high=1.0)
-    if estimator not in ("full", "reward_to_go"):
-        raise ValueError(f"estimator must be 'full' or 'reward_to_go', got {estimator!r}")
-    pi = softmax_policy(theta)
     K, H = trajectories.states.shape
-    discounts = gamma ** np.arange(H)
-    rewards = trajectories.rewards
-    G = np.zeros_like(rewards)  # G_t = r_t + gamma G_{t+1}, discounted from t
-    running = np.zeros(K)
-    for t in reversed(range(H)):
-        running = rewards[:, t] + gamma * running
-        G[:, t] = running
-    b = np.zeros(theta.shape[0]) if baseline is None else validate.array(baseline, "baseline", shape=(theta.shape[0],))
+    weights = validate.array(weights, "weights", shape=(K, H))
+    pi = softmax_policy(theta)
     out = np.zeros((K,) + theta.shape)
     eye = np.eye(theta.shape[1])
     for t in range(H):
         s, a = trajectories.states[:, t], trajectories.actions[:, t]
-        score = eye[a] - pi[s]  # (K, A)
-        if estimator == "full":
-            weight = G[:, 0]
-        else:
-            weight = (discounts[t] if gamma_t else 1.0) * (G[:, t] - b[s])
-        np.add.at(out, (np.arange(K), s), weight[:, None] * score)
+        np.add.at(out, (np.arange(K), s), weights[:, t, None] * (eye[a] - pi[s]))
     return out
+
+
+def rewards_to_go(trajectories: Trajectories, gamma: float) -> np.ndarray:
+    """``G_t = sum_{k >= t} gamma^(k-t) r_k`` of every enumerated trajectory, shape ``(K, H)`` (Chapter 7, §7.1)."""
+    gamma = validate.real(gamma, "gamma", low=0.0, high=1.0)
+    rewards = trajectories.rewards
+    G = np.zeros_like(rewards)
+    running = np.zeros(len(rewards))
+    for t in reversed(range(rewards.shape[1])):
+        running = rewards[:, t] + gamma * running
+        G[:, t] = running
+    return G
+
+
+def reinforce_terms(theta, trajectories: Trajectories, gamma: float, estimator: str = "reward_to_go",
+                    gamma_t: bool = True, baseline=None) -> np.ndarray:
+    """The single-trajectory policy-gradient estimate of every trajectory, shape ``(K, S, A)`` (Chapter 7, §7.2).
+
+    ``estimator="full"``: ``R(tau) sum_t grad log pi(a_t|s_t)``; ``"reward_to_go"``:
+    ``sum_t c_t (G_t - b_t(s_t)) grad log pi(a_t|s_t)`` with ``c_t = gamma^t`` (or 1 when ``gamma_t`` is
+    False) and a baseline ``b`` of shape ``(S,)`` or, time-dependent, ``(H, S)`` (default 0). Tabular softmax
+    logits ``theta``.
+    """
+    theta = validate.array(theta, "theta", ndim=2)
+    if estimator not in ("full", "reward_to_go"):
+        raise ValueError(f"estimator must be 'full' or 'reward_to_go', got {estimator!r}")
+    K, H = trajectories.states.shape
+    G = rewards_to_go(trajectories, gamma)
+    if estimator == "full":
+        return policy_gradient_terms(theta, trajectories, np.repeat(G[:, :1], H, axis=1))
+    S = theta.shape[0]
+    b = np.zeros((H, S)) if baseline is None else validate.array(baseline, "baseline", ndim=(1, 2))
+    if b.shape not in ((S,), (H, S)):
+        raise ValueError(f"baseline must have shape ({S},) or ({H}, {S}), got {b.shape}")
+    b = np.broadcast_to(b, (H, S))
+    discounts = gamma ** np.arange(H) if gamma_t else np.ones(H)
+    weights = discounts * (G - b[np.arange(H), trajectories.states])
+    return policy_gradient_terms(theta, trajectories, weights)

@@ -72,6 +72,20 @@ def expected_return(mdp: FiniteMDP, pi) -> float:
     return float(mdp.rho0 @ evaluate_policy(mdp, pi))
 
 
+def finite_horizon_values(mdp: FiniteMDP, pi, horizon: int) -> np.ndarray:
+    """``V_t(s) = E[sum_{k=t}^{H-1} gamma^(k-t) r_k | s_t = s]`` for ``t = 0..H``, shape ``(H+1, S)`` (Chapter 7, §7.2).
+
+    The values of an episode cut after ``horizon`` steps, by backward induction from ``V_H = 0``; they are
+    the exact time-dependent baseline ``E[G_t | s_t]`` of the enumerated trajectories of Chapter 7.
+    """
+    pi = _policy(mdp, pi)
+    horizon = validate.integer(horizon, "horizon", low=1)
+    V = np.zeros((horizon + 1, mdp.n_states))
+    for t in reversed(range(horizon)):
+        V[t] = np.einsum("sa,sa->s", pi, mdp.r + mdp.gamma * mdp.P @ V[t + 1])
+    return V
+
+
 def bellman_expectation(mdp: FiniteMDP, pi, V: np.ndarray) -> np.ndarray:
     """The Bellman expectation operator ``(T^pi V)(s) = r_pi(s) + gamma (P_pi V)(s)`` (Chapter 1, §1.3)."""
     return policy_reward(mdp, pi) + mdp.gamma * policy_transition(mdp, pi) @ _values(mdp, V, "V")
