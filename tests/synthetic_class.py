@@ -24,6 +24,7 @@ COMMON = {
     "renamed": ("def {name}_v2({args}):\n    return None\n", False),
     "missing cell": (None, False),
     "imports a missing module": ("import no_such_module_anywhere\n\n{solution}", False),
+    "imports torch": ("import torch\n\n{solution}", True),  # a heavy import must not count against its memory
     "memory hog": ("import numpy as np\n\ndef {name}({args}):\n    return np.ones((10**6, 10**5))\n", False),
     "stub": ("def {name}({args}):\n    raise NotImplementedError\n", False),
     "floods its output": ("{solution}\nprint('x' * 5_000_000)\n_inner = {name}\n\ndef {name}({args}):\n"
@@ -62,7 +63,7 @@ def known_answers() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]
                            ("_mdp", "ref_rtg", "ref_eval", "ref_occ", "ref_vi", "ref_pi", "_backup", "_softmax",
                             "_pg_parts", "_rtg_tensor"))
     header = ("import numpy as np\nfrom rlcore.estimators import returns\nfrom rlcore.tabular import dp, exact\n"
-              "from rlcore.tabular.mdp import FiniteMDP\nfrom rlcore.exercises import ch07\n\n" + helpers + "\n\n")
+              "from rlcore.tabular.mdp import FiniteMDP\n\n" + helpers + "\n\n")
 
     def cell(name: str, fn) -> str:
         call = ", ".join(f"{a}={a}" for a in ARGS[name].split(", "))

@@ -52,7 +52,7 @@ def exercises(path):
 
 def run(code: str, module: str, checker: str, name: str):
     namespace: dict = {}
-    exec("import numpy as np", namespace)
+    exec("import numpy as np\nimport torch", namespace)
     exec(code, namespace)
     return getattr(MODULES[module], checker)(namespace[name])
 

@@ -415,11 +415,15 @@ def loss_baseline_attached(log_prob, rewards, dones, gamma, baseline=None, gamma
 
 
 def loss_plus_sign(log_prob, rewards, dones, gamma, baseline=None, gamma_t=True):  # ascends by minimising +J
+    from rlcore.exercises import ch07
+
     return -ch07.reinforce_loss(log_prob, rewards, dones, gamma, baseline, gamma_t)
 
 
 def loss_detached(log_prob, rewards, dones, gamma, baseline=None, gamma_t=True):  # goes through numpy
     import torch
+
+    from rlcore.exercises import ch07
 
     return torch.tensor(float(ch07.reinforce_loss(log_prob, rewards, dones, gamma, baseline, gamma_t)))
 

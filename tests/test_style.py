@@ -14,7 +14,8 @@ CHAPTERS = sorted(BOOK.glob("ch[0-9][0-9]_*.ipynb"))
 MODULES = {"ch01": ch01, "ch02": ch02, "ch05": ch05, "ch06": ch06, "ch07": ch07}
 CHECKER = re.compile(r"^(ex\d+_\d+) = (ch\d\d)\.(check_\w+)\((\w+)\)\s*$", re.M)
 SHOW = re.compile(r"^show\(([\w.]+)\)\s*$", re.M)
-ENV_USE = re.compile(r"(?:from_toytext\(|run_episodes\(|env_id=|gym\.make\()\"([\w-]+)\"|builders\.(gridworld|short_corridor)\(")
+ENV_USE = re.compile(r"(?:from_toytext\(|run_episodes\(|env_id=|gym\.make\()\"([\w-]+)\""
+                     r"|builders\.(gridworld|short_corridor)\(")
 
 
 def cells(path):

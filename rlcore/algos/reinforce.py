@@ -1,4 +1,4 @@
-"""REINFORCE: the score-function policy gradient from whole episodes (Chapter 7; A-19 ... A-21).
+"""REINFORCE: the score-function policy gradient from whole episodes (Chapter 7, §7.5; A-19 ... A-21).
 
 The loss's gradient is the single-batch policy-gradient estimate (tested against exact enumeration);
 :func:`train_reinforce` collects whole episodes, acting through a numpy copy of the policy, and takes one
@@ -20,7 +20,7 @@ from ..training.config import Config, configure
 
 
 def discounted_rewards_to_go(rewards: torch.Tensor, dones: torch.Tensor, gamma: float) -> torch.Tensor:
-    """The rewards-to-go of Chapter 1, §1.2, eq. (eq-rewards-to-go), for tensors (Chapter 7)."""
+    """The rewards-to-go of Chapter 1, §1.2, eq. (eq-rewards-to-go), for tensors (Chapter 7, §7.1)."""
     G = rewards_to_go(rewards.detach().cpu().numpy(), dones.detach().cpu().numpy().astype(bool), gamma)
     return torch.as_tensor(G, dtype=rewards.dtype, device=rewards.device)
 
@@ -28,7 +28,7 @@ def discounted_rewards_to_go(rewards: torch.Tensor, dones: torch.Tensor, gamma: 
 def reinforce_loss(log_prob: torch.Tensor, rewards: torch.Tensor, dones: torch.Tensor, gamma: float,
                    baseline: torch.Tensor | None = None, gamma_t: bool = True, normalize: bool = False,
                    episodes: int | None = None) -> torch.Tensor:
-    """The surrogate loss whose gradient is minus the REINFORCE estimate of ``grad J`` (Chapter 7).
+    """The surrogate loss whose gradient is minus the REINFORCE estimate, eq. (eq-reinforce-loss) (Chapter 7, §7.1).
 
     ``log_prob[t] = log pi_theta(a_t|s_t)`` (differentiable), ``rewards`` and ``dones`` over concatenated,
     complete episodes (``dones[-1]`` must be true). The estimate is
@@ -64,7 +64,7 @@ def reinforce_loss(log_prob: torch.Tensor, rewards: torch.Tensor, dones: torch.T
 
 @dataclass
 class REINFORCEConfig(Config):
-    """REINFORCE's settings (Chapter 7). Defaults: CartPole-v1, which they solve in about 10^5 steps."""
+    """REINFORCE's settings (Chapter 7, §7.5). Defaults: CartPole-v1, which they solve in about 10^5 steps."""
 
     env_id: str = "CartPole-v1"
     """Gymnasium id (flat Box observations, Discrete actions)."""
@@ -103,7 +103,7 @@ class REINFORCEConfig(Config):
 
 
 def collect_episodes(env, policy, min_steps: int, seed: int, first_episode: int) -> tuple[dict, list[float], int]:
-    """Whole episodes until at least ``min_steps`` steps: the batch, the episodes' returns, the count (Chapter 7).
+    """Whole episodes until at least ``min_steps`` steps: the batch, the episodes' returns, the count (Chapter 7, §7.5).
 
     ``policy.act(obs[None])`` samples an action (a numpy copy of the network, re-read before the batch).
     Each episode is seeded ``seed * 1_000_003 + index``, so runs are reproducible.
@@ -131,7 +131,7 @@ def collect_episodes(env, policy, min_steps: int, seed: int, first_episode: int)
 
 
 class REINFORCE:
-    """REINFORCE's learner: policy and value networks, their optimisers, one :meth:`update` (Chapter 7)."""
+    """REINFORCE's learner: policy and value networks, their optimisers, one :meth:`update` (Chapter 7, §7.5)."""
 
     def __init__(self, config: REINFORCEConfig, obs_dim: int, action_dim: int):
         if not isinstance(config, REINFORCEConfig):
@@ -142,7 +142,7 @@ class REINFORCE:
         self.value_optimizer = torch.optim.Adam(self.net.critic.parameters(), lr=config.value_lr)
 
     def update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One policy step on a batch of whole episodes, then refit the baseline (Chapter 7)."""
+        """One policy step on a batch of whole episodes, then refit the baseline (Chapter 7, §7.5)."""
         cfg = self.config
         returns_to_go = discounted_rewards_to_go(batch["rewards"], batch["dones"], cfg.gamma)
         with torch.no_grad():

@@ -8,7 +8,7 @@ GPU_WORTHWHILE_FLOPS = 5e7
 
 
 def pick_device(device: str | None = None, work_flops: float = 0.0):
-    """Return a ``torch.device`` (Chapter 7).
+    """Return a ``torch.device`` (Chapter 7, §7.5).
 
     ``device`` overrides everything (``"cpu"``, ``"cuda"``, ``"cuda:1"``). Otherwise CUDA is
     chosen only when it is available *and* ``work_flops`` (per forward pass of a batch) exceeds

@@ -12,7 +12,7 @@ import numpy as np
 from ..estimators.advantages import normalize_advantages
 from ..tabular.builders import random_mdp
 from ..tabular.enumeration import enumerate_trajectories, moments, reinforce_terms
-from ..tabular.policy_gradient import softmax_policy
+from ..tabular.policy_gradient import finite_horizon_gradient, softmax_policy
 from .registry import EXACT64, Check, register
 
 AD64 = 1e-8  # two float64 routes to one gradient differ by rounding only
@@ -42,7 +42,7 @@ def _autograd_gradient(mdp, theta, trajectories) -> np.ndarray:
 
 @register("DC-20", chapters=(7,))
 def dc20_reward_to_go(seed: int = 20):
-    """DC-20 (Chapter 7): full-return and reward-to-go estimators have the same mean, the true gradient."""
+    """DC-20 (Chapter 7, §7.2): full-return and reward-to-go estimators have the same mean, the true gradient."""
     mdp, theta, trajs = _setting(seed)
     truth = _autograd_gradient(mdp, theta, trajs)
     mean_full, cov_full = moments(trajs, reinforce_terms(theta, trajs, mdp.gamma, "full"))
@@ -52,6 +52,8 @@ def dc20_reward_to_go(seed: int = 20):
               float(np.max(np.abs(mean_full - truth.ravel()))), AD64),
         Check("DC-20", "E[Σ_t γ^t G_t ∇log π] = ∇J_H", "exact enumeration", "autograd",
               float(np.max(np.abs(mean_rtg - truth.ravel()))), AD64),
+        Check("DC-20", "∇J_H = Σ_t γ^t Σ_s Pr(s_t = s) π A_t (no enumeration)", "forward-backward recursions",
+              "autograd", float(np.max(np.abs(finite_horizon_gradient(mdp, theta, 4) - truth))), AD64),
         Check("DC-20", "tr Var(reward-to-go) ≤ tr Var(full return)", "exact covariances", "ratio ≤ 1",
               float(np.trace(cov_rtg) / np.trace(cov_full)), 1.0, "ratio"),
     ]
@@ -59,18 +61,21 @@ def dc20_reward_to_go(seed: int = 20):
 
 @register("DC-21", chapters=(7,))
 def dc21_gamma_t_factor(seed: int = 21):
-    """DC-21 (Chapter 7): without the ``gamma^t`` factor the estimator's mean is not the gradient."""
+    """DC-21 (Chapter 7, §7.2): without the ``gamma^t`` factor the estimator's mean is not the gradient."""
     mdp, theta, trajs = _setting(seed)
     truth = _autograd_gradient(mdp, theta, trajs).ravel()
     mean_without, _ = moments(trajs, reinforce_terms(theta, trajs, mdp.gamma, gamma_t=False))
     relative_bias = float(np.linalg.norm(mean_without - truth) / np.linalg.norm(truth))
+    undiscounted = finite_horizon_gradient(mdp, theta, 4, gamma_t=False).ravel()
     return [Check("DC-21", "dropping γ^t biases the mean (relative bias > 1%)", "exact enumeration",
-                  "autograd", 0.01 - relative_bias, 0.0, "violation")]
+                  "autograd", 0.01 - relative_bias, 0.0, "violation"),
+            Check("DC-21", "that mean = Σ_t Σ_s Pr(s_t = s) Σ_a ∇π Q_t (undiscounted visitation)", "exact enumeration",
+                  "forward-backward recursions", float(np.max(np.abs(mean_without - undiscounted))), AD64)]
 
 
 @register("DC-22", chapters=(7,))
 def dc22_baselines(seed: int = 22):
-    """DC-22 (Chapter 7): a state baseline is unbiased; a batch mean including the sample's own return biases
+    """DC-22 (Chapter 7, §7.3): a state baseline is unbiased; a batch mean including the sample's own return biases
     the mean by ``-grad J / N``; leave-one-out does not (exact over all pairs, ``N = 2``)."""
     mdp, theta, trajs = _setting(seed, horizon=3)
     truth = _autograd_gradient(mdp, theta, trajs).ravel()
@@ -100,7 +105,7 @@ def dc22_baselines(seed: int = 22):
 
 @register("DC-23", chapters=(7,))
 def dc23_optimal_baseline(seed: int = 23):
-    """DC-23 (Chapter 7): ``b_k* = E[(d_k log pi)^2 G] / E[(d_k log pi)^2]`` minimises the variance of component k."""
+    """DC-23 (Chapter 7, §7.3): ``b_k* = E[(d_k log pi)^2 G] / E[(d_k log pi)^2]`` minimises component k's variance."""
     rng = np.random.default_rng(seed)
     theta = rng.normal(size=3)  # a one-state bandit with a softmax policy
     pi = np.exp(theta - theta.max())
@@ -131,7 +136,7 @@ def dc23_optimal_baseline(seed: int = 23):
 
 @register("DC-26", chapters=(7, 14))
 def dc26_advantage_normalization(seed: int = 26):
-    """DC-26 (Chapter 7): normalised advantages have mean 0 and std 1; the share reinforced is not one half."""
+    """DC-26 (Chapter 7, §7.3): normalised advantages have mean 0 and std 1; the share reinforced is not one half."""
     adv = np.random.default_rng(seed).exponential(size=1000)  # skewed, like many advantage batches
     normed = normalize_advantages(adv)
     share = float(np.mean(normed > 0))
@@ -144,33 +149,33 @@ def dc26_advantage_normalization(seed: int = 26):
 ESTIMATORS = ("full return", "reward-to-go", "reward-to-go − baseline", "reward-to-go, γ = 0.9")
 
 
-def horizon_estimates(horizon: int, n: int = 10_000, p: float = 0.5, rho: float = 0.5, sigma: float = 0.5,
+def horizon_estimates(horizon: int, n: int = 10_000, u: float = 0.5, rho: float = 0.5, sigma: float = 0.5,
                       seed: int = 0) -> dict:
     """Single-episode gradient estimates of the four :data:`ESTIMATORS`, ``n`` episodes of ``horizon`` steps
     (Chapter 7, §7.4).
 
-    The episode: at every step the policy picks ``a_t = 1`` with probability ``p = sigmoid(theta)`` (one
-    parameter, score ``a_t - p``) and earns ``r_t = a_t + eps_t``, where the noise ``eps`` is a stationary
-    AR(1) process with standard deviation ``sigma`` and correlation ``rho`` between neighbouring steps. The objective is the
-    undiscounted sum; the baseline is the exact ``E[G_t] = (H - t) p``; the last estimator discounts the
-    reward-to-go with ``gamma = 0.9`` (biased for the undiscounted objective, as §7.4 says).
+    The episode: at every step the policy picks ``a_t = 1`` with probability ``u = sigmoid(theta)`` (one
+    parameter, score ``a_t - u``) and earns ``r_t = a_t + eps_t``, where the noise ``eps`` is a stationary
+    AR(1) process with standard deviation ``sigma`` and correlation ``rho`` between neighbouring steps. The
+    objective is the undiscounted sum; the baseline is the exact ``E[G_t] = (H - t) u``; the last estimator
+    discounts the reward-to-go with ``gamma = 0.9`` (biased for the undiscounted objective, as §7.4 says).
     """
     rng = np.random.default_rng(seed)
-    a = (rng.random((n, horizon)) < p).astype(float)
+    a = (rng.random((n, horizon)) < u).astype(float)
     eps = np.empty((n, horizon))
     eps[:, 0] = rng.normal(size=n) * sigma
     shocks = rng.normal(size=(n, horizon)) * sigma * np.sqrt(1 - rho**2)
     for t in range(1, horizon):
         eps[:, t] = rho * eps[:, t - 1] + shocks[:, t]
     r = a + eps
-    score = a - p
+    score = a - u
     G = np.cumsum(r[:, ::-1], axis=1)[:, ::-1]  # undiscounted reward-to-go
     G_discounted = np.zeros_like(r)
     running = np.zeros(n)
     for t in reversed(range(horizon)):
         running = r[:, t] + 0.9 * running
         G_discounted[:, t] = running
-    baseline = (horizon - np.arange(horizon)) * p
+    baseline = (horizon - np.arange(horizon)) * u
     return {ESTIMATORS[0]: score.sum(axis=1) * G[:, 0], ESTIMATORS[1]: (score * G).sum(axis=1),
             ESTIMATORS[2]: (score * (G - baseline)).sum(axis=1), ESTIMATORS[3]: (score * G_discounted).sum(axis=1)}
 
@@ -194,7 +199,7 @@ def horizon_slopes(horizons=(20, 40, 80, 160), n: int = 10_000, boot: int = 200,
 
 @register("DC-24", chapters=(7,))
 def dc24_variance_and_horizon(seed: int = 24):
-    """DC-24 (Chapter 7): how the variance of single-episode REINFORCE grows with the horizon ``H``.
+    """DC-24 (Chapter 7, §7.4): how the variance of single-episode REINFORCE grows with the horizon ``H``.
 
     A claim check, not an identity: for rewards with a non-zero mean the analysis of §7.4 predicts
     ``Var ~ H^3`` for the full return and the reward-to-go (a smaller constant), ``H^2`` once the baseline

@@ -21,7 +21,7 @@ from ..envs.vector import check_vec_env
 
 @dataclass
 class Rollout:
-    """``T`` steps of ``N`` environments (Chapter 7)."""
+    """``T`` steps of ``N`` environments (Chapter 8)."""
 
     obs: np.ndarray  #: (T+1, N, obs_dim)
     actions: np.ndarray  #: (T, N) integers or (T, N, act_dim) floats, as sampled (before clipping to bounds)
@@ -44,11 +44,11 @@ class Rollout:
 
     @property
     def num_transitions(self) -> int:
-        """Valid transitions in this rollout (Chapter 7)."""
+        """Valid transitions in this rollout (Chapter 8)."""
         return int(self.valid.sum())
 
     def transitions(self, device: torch.device | str = "cpu", **per_step: np.ndarray) -> dict[str, torch.Tensor]:
-        """The valid transitions as flat tensors on ``device`` (Chapter 7).
+        """The valid transitions as flat tensors on ``device`` (Chapter 8).
 
         Fields: obs, actions, log_probs, values, plus ``per_step``.
 
@@ -64,7 +64,7 @@ class Rollout:
 
 
 class RolloutCollector:
-    """Steps ``envs`` with ``policy`` and keeps each environment's episode going between rollouts (Chapter 7).
+    """Steps ``envs`` with ``policy`` and keeps each environment's episode going between rollouts (Chapter 8).
 
     ``policy`` is one of :mod:`rlcore.nets.inference`'s: ``policy.sync()`` runs before every
     rollout, and ``policy.act(obs) -> (action, log_prob, value)`` takes and returns numpy arrays
@@ -90,7 +90,7 @@ class RolloutCollector:
         self.steps = 0
 
     def collect(self) -> Rollout:
-        """Step every environment ``num_steps`` times with the policy's current parameters (Chapter 7)."""
+        """Step every environment ``num_steps`` times with the policy's current parameters (Chapter 8)."""
         self.policy.sync()
         T, N = self.num_steps, self.envs.num_envs
         obs = np.empty((T + 1,) + self.obs.shape, dtype=np.float32)

@@ -97,7 +97,7 @@ def n_step_returns(rewards, values, next_values, terminated, truncated, gamma: f
 
 
 def bootstrapped_returns(rewards, next_values, terminated, truncated, gamma: float) -> np.ndarray:
-    """Reward-to-go within each episode, bootstrapped from V at truncations and at the array's end (Chapter 7).
+    """Reward-to-go within each episode, bootstrapped from V at truncations and at the array's end (Chapter 8).
 
     ``G_t = r_t + gamma (1 - terminated_t) [V(s_{t+1}) if truncated_t or t = T-1 else G_{t+1}]``:
     the Monte Carlo targets of REINFORCE with a critic, made correct under time limits.

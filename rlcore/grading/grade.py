@@ -243,6 +243,8 @@ def grade_folder(assignment: Assignment, folder: str | Path, jobs: int | None = 
             for line in _imports(_code_cells(json.loads(source.read_text(encoding="utf-8")))):
                 with contextlib.suppress(Exception):
                     exec(line, {})  # noqa: S102 - the published chapter's own import statements
+    with contextlib.suppress(ImportError):  # a submission may import torch (any reader might): not against its memory
+        import torch  # noqa: F401
     todo = list(submissions(assignment, folder).items())
     jobs = max(1, jobs or os.cpu_count() or 1)
     running: dict[int, dict] = {}  # pid -> what is known of that child's submission

@@ -1,4 +1,4 @@
-"""A faster implementation of :meth:`ActorCritic.evaluate_actions` on the CPU (Chapter 7).
+"""A faster implementation of :meth:`ActorCritic.evaluate_actions` on the CPU (Chapter 7, §7.5).
 
 For the book's tiny networks a PPO or A2C update is made of PyTorch's per-call and autograd
 overhead, not of arithmetic: every small operation costs a dispatch forward and a node backward.
@@ -29,7 +29,7 @@ from ..distributions.gaussian import LOG_2PI
 
 
 def linear_layers(body: nn.Sequential) -> list[nn.Linear]:
-    """The ``nn.Linear`` layers of an MLP body, in order (Chapter 7)."""
+    """The ``nn.Linear`` layers of an MLP body, in order (Chapter 7, §7.5)."""
     return [m for m in body if isinstance(m, nn.Linear)]
 
 
@@ -63,11 +63,11 @@ def _backward_tower(hs: list[np.ndarray], params: list[np.ndarray], g_out: np.nd
 
 
 class FusedActorCritic(torch.autograd.Function):
-    """``(log_prob, entropy, value)`` of an :class:`ActorCritic` as one autograd node (Chapter 7)."""
+    """``(log_prob, entropy, value)`` of an :class:`ActorCritic` as one autograd node (Chapter 7, §7.5)."""
 
     @staticmethod
     def forward(ctx, obs, actions, discrete, n_actor, *params):
-        """The plain modules' forward pass, in numpy (Chapter 7)."""
+        """The plain modules' forward pass, in numpy (Chapter 7, §7.5)."""
         arrays = [p.detach().numpy() for p in params]
         actor, critic = arrays[:n_actor], arrays[n_actor:]
         log_std = None
@@ -97,7 +97,7 @@ class FusedActorCritic(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, g_log_prob, g_entropy, g_value):
-        """The hand-written backward pass of the module docstring (Chapter 7)."""
+        """The hand-written backward pass of the module docstring (Chapter 7, §7.5)."""
         discrete, hs_actor, hs_critic, actor, critic, saved = ctx.state
         B = len(hs_actor[0])
         dtype = hs_actor[-1].dtype
@@ -124,7 +124,7 @@ class FusedActorCritic(torch.autograd.Function):
 
 
 def kernel_parameters(net) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Actor and critic parameters in the kernel's order, ``W_1, b_1, ..., b_out[, log_std]`` (Chapter 7)."""
+    """Actor and critic parameters in the kernel's order, ``W_1, b_1, ..., b_out[, log_std]`` (Chapter 7, §7.5)."""
     actor = [t for m in linear_layers(net.actor.body) + [net.actor.out] for t in (m.weight, m.bias)]
     if not net.discrete:
         actor.append(net.actor.log_std)
@@ -133,13 +133,13 @@ def kernel_parameters(net) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
 
 
 def fused_evaluate_actions(net, obs: torch.Tensor, actions: torch.Tensor):
-    """``(log_prob, entropy, value)`` through :class:`FusedActorCritic` (Chapter 7)."""
+    """``(log_prob, entropy, value)`` through :class:`FusedActorCritic` (Chapter 7, §7.5)."""
     actor, critic = kernel_parameters(net)
     return FusedActorCritic.apply(obs.contiguous(), actions.contiguous(), net.discrete, len(actor), *actor, *critic)
 
 
 def fast_path_problem(net) -> str | None:
-    """Why the fused kernel cannot run ``net``, or ``None`` if it can (Chapter 7)."""
+    """Why the fused kernel cannot run ``net``, or ``None`` if it can (Chapter 7, §7.5)."""
     params = list(net.parameters())
     if params[0].device.type != "cpu":
         return f"the network is on {params[0].device}, the fused kernel runs on the CPU"
@@ -151,7 +151,7 @@ def fast_path_problem(net) -> str | None:
 
 
 def use_fast_path(net, enabled: bool | None = None) -> bool:
-    """Switch ``net`` (an :class:`~rlcore.nets.mlp.ActorCritic`) to the fused kernel where valid (Chapter 7).
+    """Switch ``net`` (an :class:`~rlcore.nets.mlp.ActorCritic`) to the fused kernel where valid (Chapter 7, §7.5).
 
     ``enabled=None`` decides automatically; ``True`` raises ``ValueError`` if the kernel cannot run
     this network; ``False`` keeps the plain path. Only algorithms that need a single backward pass

@@ -1,4 +1,4 @@
-"""Acting in vector environments: the network as a numpy function of numpy observations (Chapter 7).
+"""Acting in vector environments: the network as a numpy function of numpy observations (Chapter 7, §7.5).
 
 Rollouts call the policy once per step on a handful of observations. Two implementations of one
 interface, ``sync()``, ``act(obs) -> (action, log_prob, value)``, ``value(obs)``, ``greedy(obs)``:
@@ -23,34 +23,34 @@ from .mlp import ActorCritic, linear_layers
 
 
 class TorchPolicy:
-    """:class:`ActorCritic` on any device, behind the collector's numpy interface (Chapter 7)."""
+    """:class:`ActorCritic` on any device, behind the collector's numpy interface (Chapter 7, §7.5)."""
 
     def __init__(self, net: ActorCritic, generator: torch.Generator | None = None):
         self.net, self.generator = net, generator
         self.device = next(net.parameters()).device
 
     def sync(self) -> None:
-        """Nothing to do: the network is called directly (Chapter 7)."""
+        """Nothing to do: the network is called directly (Chapter 7, §7.5)."""
 
     def _tensor(self, obs):
         return torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
 
     def act(self, obs: np.ndarray):
-        """Sample ``a ~ pi(.|s)``; return numpy ``(action, log_prob, value)`` (Chapter 7)."""
+        """Sample ``a ~ pi(.|s)``; return numpy ``(action, log_prob, value)`` (Chapter 7, §7.5)."""
         action, log_prob, value = self.net.act(self._tensor(obs), self.generator)
         return action.cpu().numpy(), log_prob.cpu().numpy(), value.cpu().numpy()
 
     def value(self, obs: np.ndarray) -> np.ndarray:
-        """``V(s)`` as numpy (Chapter 7)."""
+        """``V(s)`` as numpy (Chapter 7, §7.5)."""
         return self.net.value(self._tensor(obs)).cpu().numpy()
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
-        """The most likely action as numpy (Chapter 7)."""
+        """The most likely action as numpy (Chapter 7, §7.5)."""
         return self.net.greedy(self._tensor(obs)).cpu().numpy()
 
 
 class NumpyPolicy:
-    """The same :class:`ActorCritic` evaluated with numpy on the CPU (tanh networks) (Chapter 7)."""
+    """The same :class:`ActorCritic` evaluated with numpy on the CPU (tanh networks) (Chapter 7, §7.5)."""
 
     def __init__(self, net: ActorCritic, seed: int | None = None):
         if next(net.parameters()).device.type != "cpu":
@@ -62,7 +62,7 @@ class NumpyPolicy:
         self.sync()
 
     def sync(self) -> None:
-        """Read the network's current parameters (zero-copy views, taken afresh) (Chapter 7)."""
+        """Read the network's current parameters (zero-copy views, taken afresh) (Chapter 7, §7.5)."""
         net = self.net
 
         def arrays(layers):
@@ -84,7 +84,7 @@ class NumpyPolicy:
         return self._mlp(self.actor, obs), self._mlp(self.critic, obs)[:, 0]
 
     def act(self, obs: np.ndarray):
-        """Sample ``a ~ pi(.|s)``; return numpy ``(action, log_prob, value)`` (Chapter 7)."""
+        """Sample ``a ~ pi(.|s)``; return numpy ``(action, log_prob, value)`` (Chapter 7, §7.5)."""
         out, value = self.forward(obs)
         if self.net.discrete:
             z = out - out.max(-1, keepdims=True)
@@ -99,18 +99,21 @@ class NumpyPolicy:
         return action, log_prob.astype(np.float32), value
 
     def value(self, obs: np.ndarray) -> np.ndarray:
-        """``V(s)`` (Chapter 7)."""
+        """``V(s)`` (Chapter 7, §7.5)."""
         return self._mlp(self.critic, np.asarray(obs, dtype=np.float32))[:, 0]
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
-        """The most likely action (Chapter 7)."""
+        """The most likely action (Chapter 7, §7.5)."""
         out = self._mlp(self.actor, np.asarray(obs, dtype=np.float32))
         return out.argmax(-1) if self.net.discrete else out
 
 
 def rollout_policy(net: ActorCritic, generator: torch.Generator | None = None, seed: int | None = None,
                    fast: bool | None = None):
-    """:class:`NumpyPolicy` where valid (CPU, tanh) unless ``fast=False``, else :class:`TorchPolicy` (Chapter 7)."""
+    """:class:`NumpyPolicy` where valid (CPU, tanh) unless ``fast=False``, else :class:`TorchPolicy`.
+
+    (Chapter 7, §7.5.)
+    """
     valid = next(net.parameters()).device.type == "cpu" and net.activation == "tanh"
     if fast and not valid:
         raise ValueError("fast=True was asked for, but the numpy policy needs a tanh network on the CPU")

@@ -1,4 +1,4 @@
-"""Policy and value networks as plain ``nn.Module``s (Chapter 7; Q networks Chapter 4; actors Chapters 15-17).
+"""Policy and value networks as plain ``nn.Module``s (Chapter 7, §7.5; Q networks Chapter 4; actors Chapters 15-17).
 
 The actor and the critic are separate modules (no shared features, as in Stable-Baselines3's and
 CleanRL's defaults), so each can have its own optimiser, ``parameters_to_vector(net.actor)``
@@ -32,7 +32,7 @@ def _sizes(obs_dim, hidden, name: str = "hidden") -> tuple[int, ...]:
 
 
 def mlp(sizes: Sequence[int], activation: str = "tanh") -> nn.Sequential:
-    """``Linear, activation, Linear, activation, ...`` through ``sizes`` (Chapter 7)."""
+    """``Linear, activation, Linear, activation, ...`` through ``sizes`` (Chapter 7, §7.5)."""
     validate.one_of(activation, "activation", ACTIVATIONS)
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
@@ -51,7 +51,7 @@ def orthogonal_init_(body: nn.Sequential, out: nn.Linear, out_gain: float) -> No
 
 
 class PolicyNet(nn.Module):
-    """The actor ``pi_theta(a|s)``: an MLP body and a categorical or diagonal-Gaussian head (Chapter 7).
+    """The actor ``pi_theta(a|s)``: an MLP body and a categorical or diagonal-Gaussian head (Chapter 7, §7.5).
 
     For a Gaussian the log standard deviation is a state-independent parameter, as in PPO's paper.
     """
@@ -70,7 +70,7 @@ class PolicyNet(nn.Module):
             orthogonal_init_(self.body, self.out, out_gain=0.01)  # near-uniform initial policy
 
     def dist_params(self, features: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The head's parameters from the body's output: ``(logits,)`` or ``(mean, log_std)`` (Chapter 7)."""
+        """The head's parameters from the body's output: ``(logits,)`` or ``(mean, log_std)`` (Chapter 7, §7.5)."""
         out = self.out(features)
         return (out,) if self.discrete else (out, self.log_std)
 
@@ -78,12 +78,12 @@ class PolicyNet(nn.Module):
         return self.dist_params(self.body(obs))
 
     def log_prob(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """``log pi_theta(a|s)`` with gradients (Chapter 7)."""
+        """``log pi_theta(a|s)`` with gradients (Chapter 7, §7.5)."""
         return self.head.log_prob(*self(obs), actions)
 
 
 class ValueNet(nn.Module):
-    """The critic ``V_phi(s)``: an MLP body and a linear output (Chapter 7)."""
+    """The critic ``V_phi(s)``: an MLP body and a linear output (Chapter 7, §7.5)."""
 
     def __init__(self, obs_dim: int, hidden: Sequence[int] = (64, 64), activation: str = "tanh",
                  ortho_init: bool = True):
@@ -99,7 +99,7 @@ class ValueNet(nn.Module):
 
 
 class ActorCritic(nn.Module):
-    """A policy ``pi_theta(a|s)`` (``.actor``) and a value ``V_phi(s)`` (``.critic``), separate MLPs (Chapter 7).
+    """A policy ``pi_theta(a|s)`` (``.actor``) and a value ``V_phi(s)`` (``.critic``), separate MLPs (Chapter 7, §7.5).
 
     ``discrete``: a categorical head over ``action_dim`` actions; otherwise a diagonal Gaussian
     over ``action_dim`` dimensions with a learned, state-independent ``log_std``.
@@ -118,7 +118,7 @@ class ActorCritic(nn.Module):
         self.fused = False  #: True when :func:`rlcore.nets.fused.use_fast_path` switched the fused kernel on
 
     def forward(self, obs: torch.Tensor):
-        """``(dist_params, value)``: logits (or ``(mean, log_std)``) and ``V(s)`` for a batch (Chapter 7)."""
+        """``(dist_params, value)``: logits (or ``(mean, log_std)``) and ``V(s)`` for a batch (Chapter 7, §7.5)."""
         obs = self._obs(obs)
         return self.actor(obs), self.critic(obs)
 
@@ -130,13 +130,13 @@ class ActorCritic(nn.Module):
 
     @torch.no_grad()
     def act(self, obs: torch.Tensor, generator: torch.Generator | None = None):
-        """Sample ``a ~ pi(.|s)``; return ``(action, log_prob, value)`` without gradients (Chapter 7)."""
+        """Sample ``a ~ pi(.|s)``; return ``(action, log_prob, value)`` without gradients (Chapter 7, §7.5)."""
         params, value = self(obs)
         action = self.head.sample(*params, generator=generator)
         return action, self.head.log_prob(*params, action), value
 
     def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor, entropy: bool = True):
-        """``(log pi(a|s), entropy of pi(.|s) or None, V(s))`` for stored pairs, with gradients (Chapter 7)."""
+        """``(log pi(a|s), entropy of pi(.|s) or None, V(s))`` for stored pairs, with gradients (Chapter 7, §7.5)."""
         if self.fused:  # the same numbers as below, as one autograd node (rlcore.nets.fused)
             log_prob, entropies, value = fused_evaluate_actions(self, self._obs(obs), actions)
             return log_prob, entropies if entropy else None, value
@@ -145,16 +145,16 @@ class ActorCritic(nn.Module):
 
     @torch.no_grad()
     def value(self, obs: torch.Tensor) -> torch.Tensor:
-        """``V(s)`` without gradients (Chapter 7)."""
+        """``V(s)`` without gradients (Chapter 7, §7.5)."""
         return self.critic(self._obs(obs))
 
     @torch.no_grad()
     def greedy(self, obs: torch.Tensor) -> torch.Tensor:
-        """The most likely action (argmax, or the Gaussian's mean), for evaluation (Chapter 7)."""
+        """The most likely action (argmax, or the Gaussian's mean), for evaluation (Chapter 7, §7.5)."""
         return self.head.mode(*self.actor(self._obs(obs)))
 
     def hyperparameters(self) -> dict:
-        """What :class:`ActorCritic` needs to be rebuilt (saved with an agent) (Chapter 7)."""
+        """What :class:`ActorCritic` needs to be rebuilt (saved with an agent) (Chapter 7, §7.5)."""
         return {"obs_dim": self.obs_dim, "action_dim": self.action_dim, "discrete": self.discrete,
                 "hidden": list(self.hidden), "activation": self.activation}
 

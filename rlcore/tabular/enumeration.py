@@ -1,5 +1,5 @@
 """Every trajectory of a small MDP, with its probability: exact means and covariances of policy-gradient
-estimators (Chapter 7).
+estimators (Chapter 7, §7.2).
 
 With ``S`` states, ``A`` actions and horizon ``H`` there are ``|support(rho0)| (A S)^H`` trajectories at
 most, so this is for tiny MDPs only; there it replaces sampling by exact expectations, and the variance
@@ -21,7 +21,7 @@ from .mdp import FiniteMDP, as_policy
 class Trajectories:
     """All trajectories of horizon ``H``: ``prob[k]``, ``states[k, t]``, ``actions[k, t]``, ``rewards[k, t]``.
 
-    (Chapter 7.)
+    (Chapter 7, §7.2.)
     """
 
     prob: np.ndarray
@@ -31,7 +31,7 @@ class Trajectories:
 
 
 def enumerate_trajectories(mdp: FiniteMDP, pi, horizon: int, limit: int = 200_000) -> Trajectories:
-    """Every trajectory ``(s_0, a_0, ..., s_{H-1}, a_{H-1})`` with positive probability under ``pi`` (Chapter 7).
+    """Every trajectory ``(s_0, a_0, ..., s_{H-1}, a_{H-1})`` with positive probability under ``pi`` (Chapter 7, §7.2).
 
     Rewards are the expected rewards ``r(s_t, a_t)``; the episode is cut after ``H`` steps.
     """
@@ -63,7 +63,7 @@ def enumerate_trajectories(mdp: FiniteMDP, pi, horizon: int, limit: int = 200_00
 
 
 def moments(trajectories: Trajectories, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact mean and covariance of a per-trajectory quantity ``values[k]`` (flattened) (Chapter 7)."""
+    """Exact mean and covariance of a per-trajectory quantity ``values[k]`` (flattened) (Chapter 7, §7.2)."""
     x = np.asarray(values, dtype=np.float64).reshape(len(trajectories.prob), -1)
     mean = trajectories.prob @ x
     centred = x - mean

@@ -38,6 +38,34 @@ def softmax_policy_gradient(mdp: FiniteMDP, theta) -> np.ndarray:
     return d[:, None] * pi * advantages(mdp, pi) / (1 - mdp.gamma)
 
 
+def finite_horizon_gradient(mdp: FiniteMDP, theta, horizon: int, gamma_t: bool = True) -> np.ndarray:
+    """The exact gradient of ``J_H = E[sum_{t<H} gamma^t r_t]`` for softmax logits, by forward and backward
+    recursions (Chapter 7, §7.2).
+
+    ``sum_t c_t sum_s Pr(s_t = s) pi(a|s) A_t(s, a)`` in entry ``[s, a]``, with ``A_t = Q_t - V_t`` the advantage
+    with ``H - t`` steps to go and ``c_t = gamma^t``: eq. (eq-softmax-gradient) with the discounted occupancy
+    replaced by the time-indexed state distribution. ``gamma_t=False`` gives ``c_t = 1``: the mean of the
+    estimator that drops ``gamma^t``, eq. (eq-no-gamma-t-mean), which is not a gradient in general. ``gamma``
+    may be 1 here (the horizon is finite). No trajectory is enumerated.
+    """
+    require_mdp(mdp)
+    pi = softmax_policy(validate.array(theta, "theta", shape=(mdp.n_states, mdp.n_actions)))
+    horizon = validate.integer(horizon, "horizon", low=1)
+    V = np.zeros(mdp.n_states)  # V_H = 0
+    A = []
+    for _ in range(horizon):  # backward: A_t for t = H-1, ..., 0
+        Q = mdp.r + mdp.gamma * mdp.P @ V
+        V = np.sum(pi * Q, axis=1)
+        A.append(Q - V[:, None])
+    state = mdp.rho0.copy()  # Pr(s_t = .), forward
+    grad = np.zeros_like(pi)
+    P_pi = policy_transition(mdp, pi)
+    for t in range(horizon):
+        grad += (mdp.gamma**t if gamma_t else 1.0) * state[:, None] * pi * A[horizon - 1 - t]
+        state = state @ P_pi
+    return grad
+
+
 def occupancy_policy_gradient(mdp: FiniteMDP, theta, use_advantage: bool = True) -> np.ndarray:
     """``1/(1 - gamma) E_{s ~ d, a ~ pi}[grad log pi(a|s) Q(s, a)]`` (or ``A`` in place of ``Q``) (Chapter 6, §6.3).
 

@@ -1,4 +1,4 @@
-"""A trained (or training) agent: its network, its config and its history, with save and load (Chapter 7)."""
+"""A trained (or training) agent: its network, its config and its history, with save and load (Chapter 7, §7.5)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .evaluation import episode_returns
 
 
 class Agent:
-    """An :class:`ActorCritic` with the config that trained it and one history row per update (Chapter 7)."""
+    """An :class:`ActorCritic` with the config that trained it and one history row per update (Chapter 7, §7.5)."""
 
     def __init__(self, net: ActorCritic, config, history: dict[str, list] | None = None):
         if not isinstance(net, ActorCritic):
@@ -27,7 +27,7 @@ class Agent:
         return next(self.net.parameters()).device
 
     def act(self, obs, deterministic: bool = True) -> np.ndarray:
-        """Actions for a batch of observations: greedy by default, else sampled (Chapter 7)."""
+        """Actions for a batch of observations: greedy by default, else sampled (Chapter 7, §7.5)."""
         obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
         if obs_t.ndim != 2 or obs_t.shape[1] != self.net.obs_dim:
             raise ValueError(f"obs must have shape (batch, {self.net.obs_dim}), got {tuple(obs_t.shape)}")
@@ -35,11 +35,11 @@ class Agent:
         return action.cpu().numpy()
 
     def episode_returns(self, episodes: int = 10, seed: int = 10_000, env_id: str | None = None) -> np.ndarray:
-        """Undiscounted returns of ``episodes`` greedy episodes (Chapter 7; see ``training.evaluation``)."""
+        """Undiscounted returns of ``episodes`` greedy episodes (Chapter 7, §7.5; see ``training.evaluation``)."""
         return episode_returns(self.act, env_id or self.config.env_id, episodes, seed)
 
     def curve(self, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(steps, values)`` of one history column, dropping updates where it was not recorded (Chapter 7)."""
+        """``(steps, values)`` of one history column, dropping updates where it was not recorded (Chapter 7, §7.5)."""
         if key not in self.history:
             raise KeyError(f"no history column {key!r}; columns: {sorted(self.history)}")
         steps, values = np.asarray(self.history["steps"]), np.asarray(self.history[key], dtype=float)
@@ -47,7 +47,7 @@ class Agent:
         return steps[keep], values[keep]
 
     def save(self, path) -> None:
-        """Write the network, the config (with its class) and the history to ``path`` (Chapter 7)."""
+        """Write the network, the config (with its class) and the history to ``path`` (Chapter 7, §7.5)."""
         cls = type(self.config)
         torch.save({"config_class": f"{cls.__module__}:{cls.__qualname__}",
                     "config": dataclasses.asdict(self.config), "net": self.net.hyperparameters(),
@@ -55,7 +55,7 @@ class Agent:
 
     @classmethod
     def load(cls, path, device: str | None = None) -> Agent:
-        """Read an agent written by :meth:`save` (Chapter 7).
+        """Read an agent written by :meth:`save` (Chapter 7, §7.5).
 
         The config's class is found by its name, so this module imports no algorithm.
         """

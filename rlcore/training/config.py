@@ -1,4 +1,4 @@
-"""Training settings: the validation every config shares and the on-policy fields (Chapter 7).
+"""Training settings: the validation every config shares and the on-policy fields (Chapter 7, §7.5).
 
 Each algorithm's config (:mod:`rlcore.algos`) is a dataclass that adds its own fields to
 :class:`OnPolicyConfig`; every field has a docstring, and a wrong value raises at construction
@@ -15,22 +15,22 @@ import numpy as np
 
 
 class Config:
-    """Mixin: ``require`` raises ``ValueError("<Config>.<name> must be <expected>, got <value>")`` (Chapter 7)."""
+    """Mixin: ``require`` raises ``ValueError("<Config>.<name> must be <expected>, got <value>")`` (Chapter 7, §7.5)."""
 
     def require(self, ok: bool, name: str, expected: str) -> None:
-        """Raise unless ``ok``, naming the field, what it holds and what was expected (Chapter 7)."""
+        """Raise unless ``ok``, naming the field, what it holds and what was expected (Chapter 7, §7.5)."""
         if not ok:
             raise ValueError(f"{type(self).__name__}.{name} must be {expected}, got {getattr(self, name)!r}")
 
     def require_int(self, name: str, low: int = 1) -> None:
-        """Raise unless the field is an integer ``>= low`` (booleans rejected) (Chapter 7)."""
+        """Raise unless the field is an integer ``>= low`` (booleans rejected) (Chapter 7, §7.5)."""
         v = getattr(self, name)
         self.require(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low, name,
                      f"an integer >= {low}")
 
     def require_real(self, name: str, low: float = -math.inf, high: float = math.inf, low_open: bool = False,
                      high_open: bool = False, optional: bool = False) -> None:
-        """Raise unless the field is a finite real number in the interval (or ``None`` if ``optional``) (Chapter 7)."""
+        """Raise unless the field is a finite real in the interval (or ``None`` if ``optional``) (Chapter 7, §7.5)."""
         v = getattr(self, name)
         if optional and v is None:
             return
@@ -41,7 +41,7 @@ class Config:
 
 
 def configure(cls, config, overrides: dict):
-    """``config`` (default ``cls()``) with ``overrides`` applied; a clear error for a wrong config (Chapter 7)."""
+    """``config`` (default ``cls()``) with ``overrides`` applied; a clear error for a wrong config (Chapter 7, §7.5)."""
     if config is None:
         return cls(**overrides)
     if not isinstance(config, cls):
@@ -54,7 +54,7 @@ def configure(cls, config, overrides: dict):
 
 @dataclass
 class OnPolicyConfig(Config):
-    """Settings shared by the on-policy algorithms; each algorithm's config adds its own (Chapter 7)."""
+    """Settings shared by the on-policy algorithms; each algorithm's config adds its own (Chapter 7, §7.5)."""
 
     env_id: str = "CartPole-v1"
     """Gymnasium id of the environment (flat Box observations; Discrete or Box actions)."""

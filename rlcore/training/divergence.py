@@ -1,4 +1,4 @@
-"""Stopping a run that has diverged, with a message saying what to try (Chapter 7)."""
+"""Stopping a run that has diverged, with a message saying what to try (Chapter 7, §7.5)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import torch
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss or a parameter became NaN/inf, or a loss exceeded ``max_loss`` (Chapter 7)."""
+    """A loss or a parameter became NaN/inf, or a loss exceeded ``max_loss`` (Chapter 7, §7.5)."""
 
 
 def check_losses(stats: dict, steps: int, max_loss: float) -> None:
-    """Raise :class:`TrainingDiverged` if a loss in ``stats`` is not finite or exceeds ``max_loss`` (Chapter 7)."""
+    """Raise :class:`TrainingDiverged` if a loss in ``stats`` is not finite or above ``max_loss`` (Chapter 7, §7.5)."""
     for key, value in stats.items():
         if "loss" in key and not (math.isfinite(value) and abs(value) <= max_loss):
             raise TrainingDiverged(f"{key} = {value} after {steps} steps: training diverged "
@@ -20,7 +20,7 @@ def check_losses(stats: dict, steps: int, max_loss: float) -> None:
 
 
 def check_finite(module: torch.nn.Module, stats: dict, steps: int, max_loss: float) -> None:
-    """:func:`check_losses`, and raise if a parameter of ``module`` is not finite (Chapter 7)."""
+    """:func:`check_losses`, and raise if a parameter of ``module`` is not finite (Chapter 7, §7.5)."""
     check_losses(stats, steps, max_loss)
     for name, p in module.named_parameters():
         if not torch.isfinite(p).all():

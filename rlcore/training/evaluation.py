@@ -1,4 +1,4 @@
-"""Measuring a policy: undiscounted returns of seeded episodes (Chapter 7).
+"""Measuring a policy: undiscounted returns of seeded episodes (Chapter 7, §7.5).
 
 (``rlcore.tabular.exact.evaluate_policy`` is something else: the exact ``V^pi`` of a finite MDP.)
 """
@@ -15,7 +15,7 @@ from ..envs.vector import make_vec_env
 
 def episode_returns(policy: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: int = 10,
                     seed: int = 10_000, max_steps: int = 100_000) -> np.ndarray:
-    """Run ``episodes`` episodes at once (one per vector-env copy) and return their undiscounted returns (Chapter 7).
+    """Run ``episodes`` episodes at once (one per vector-env copy); their undiscounted returns (Chapter 7, §7.5).
 
     ``policy`` maps a batch of observations to a batch of actions; continuous actions are clipped
     to the action space's bounds. The same ``seed`` gives the same start states, so measurements

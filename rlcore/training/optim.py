@@ -1,4 +1,4 @@
-"""Optimisers and gradient clipping (Chapter 7; used by every deep-RL chapter).
+"""Optimisers and gradient clipping (Chapter 7, §7.5; used by every deep-RL chapter).
 
 :class:`Adam` is Kingma & Ba's update, written as the few lines of math it is and executed in one
 fused PyTorch kernel where one exists. ``torch.optim.Adam`` computes the same thing (``tests/
@@ -16,7 +16,7 @@ from ..base import validate
 
 
 class Adam:
-    """Adam (Chapter 7): ``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``,
+    """Adam (Chapter 7, §7.5): ``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``,
     ``theta <- theta - lr m_hat / (sqrt(v_hat) + eps)``.
 
     ``m_hat = m / (1 - b1^t)`` and ``v_hat = v / (1 - b2^t)`` undo the zero initialisation, with
@@ -50,13 +50,13 @@ class Adam:
         self.fused = can_fuse if fused is None else bool(fused)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients (set them to ``None``) (Chapter 7)."""
+        """Forget the gradients (set them to ``None``) (Chapter 7, §7.5)."""
         for p in self.params:
             p.grad = None
 
     @torch.no_grad()
     def step(self) -> None:
-        """One Adam step on every parameter that has a gradient (Chapter 7)."""
+        """One Adam step on every parameter that has a gradient (Chapter 7, §7.5)."""
         active = [i for i, p in enumerate(self.params) if p.grad is not None]
         if not active:
             return
@@ -84,7 +84,7 @@ class Adam:
 
 
 def make_optimizer(params, name: str = "adam", lr: float = 3e-4, eps: float = 1e-5, fast: bool | None = None):
-    """``"adam"`` (:class:`Adam`) or ``"rmsprop"`` (alpha 0.99, as the A3C paper and Stable-Baselines3) (Chapter 7).
+    """``"adam"`` (:class:`Adam`) or ``"rmsprop"`` (alpha 0.99, as A3C and Stable-Baselines3) (Chapter 7, §7.5).
 
     ``eps = 1e-5`` is the PPO paper's and Stable-Baselines3's choice for both. ``fast`` is Adam's
     ``fused`` (None: the fused kernel where it exists; False: the plain foreach arithmetic).
@@ -96,7 +96,7 @@ def make_optimizer(params, name: str = "adam", lr: float = 3e-4, eps: float = 1e
 
 
 def clip_grad_norm_(params, max_norm: float | None) -> float:
-    """Scale gradients so their global L2 norm is at most ``max_norm``; return the norm before clipping (Chapter 7).
+    """Scale gradients to a global L2 norm of at most ``max_norm``; return the norm before (Chapter 7, §7.5).
 
     ``max_norm=None`` only measures. The same rule as ``torch.nn.utils.clip_grad_norm_``.
     """
