@@ -43,7 +43,7 @@ def random_instances(count: int, seed: int, states: tuple[int, int] = (2, 6), ac
 
 
 def random_rollout_batch(rng: np.random.Generator, T: int = 12, N: int = 3, p_end: float = 0.25):
-    """``(rewards, values, next_values, terminated, truncated)``, shape ``(T, N)``, random episode ends (Chapter 8).
+    """``(rewards, values, next_values, terminated, truncated)``, shape ``(T, N)``, random ends (Chapter 8, §8.5).
 
     After an episode end the successor of step ``t`` is the episode's final observation, whose
     value is drawn afresh rather than copied from ``values[t + 1]`` (the next episode's start).

@@ -21,6 +21,7 @@ from rlcore.exercises import (
     ch05,
     ch06,
     ch07,
+    ch08,
     framework,
     run_exercise,
 )
@@ -482,6 +483,66 @@ def loo_integer(returns):  # integer division for integer returns
     return (r.sum() - r) // (len(r) - 1) if r.dtype.kind == "i" else (r.sum() - r) / (len(r) - 1)
 
 
+def _gae_loop(rewards, values, next_values, terminated, truncated, gamma, lam, bootstrap_terminal=False,
+              stop_at_truncation=True, truncation_bootstraps=True, carry_gamma=True, reset=True):
+    r, v, nv = (np.asarray(x, float) for x in (rewards, values, next_values))
+    term, trunc = np.asarray(terminated, bool), np.asarray(truncated, bool)
+    ends_bootstrap = ~term if not bootstrap_terminal else np.ones_like(term)
+    if not truncation_bootstraps:
+        ends_bootstrap = ends_bootstrap & ~trunc
+    delta = r + gamma * ends_bootstrap * nv - v
+    stop = (term | trunc) if stop_at_truncation else term
+    out, running = np.zeros_like(delta), np.zeros_like(delta[0])
+    for t in reversed(range(len(r))):
+        carry = (gamma if carry_gamma else 1.0) * lam * (1.0 - stop[t] if reset else 1.0)
+        running = delta[t] + carry * running
+        out[t] = running
+    return out
+
+
+def gae_no_reset(rewards, values, next_values, terminated, truncated, gamma, lam):  # sums across episode ends
+    return _gae_loop(rewards, values, next_values, terminated, truncated, gamma, lam, reset=False)
+
+
+def gae_bootstraps_terminal(rewards, values, next_values, terminated, truncated, gamma, lam):
+    return _gae_loop(rewards, values, next_values, terminated, truncated, gamma, lam, bootstrap_terminal=True)
+
+
+def gae_truncation_as_termination(rewards, values, next_values, terminated, truncated, gamma, lam):
+    return _gae_loop(rewards, values, next_values, terminated, truncated, gamma, lam, truncation_bootstraps=False)
+
+
+def gae_no_gamma_in_carry(rewards, values, next_values, terminated, truncated, gamma, lam):  # lam^l only
+    return _gae_loop(rewards, values, next_values, terminated, truncated, gamma, lam, carry_gamma=False)
+
+
+def gae_erratum_index(rewards, values, next_values, terminated, truncated, gamma, lam):  # delta_t for delta_l
+    r, v, nv = (np.asarray(x, float) for x in (rewards, values, next_values))
+    term, trunc = np.asarray(terminated, bool), np.asarray(truncated, bool)
+    delta = r + gamma * ~term * nv - v
+    out, weight = np.zeros_like(delta), np.zeros_like(delta[0])
+    for t in reversed(range(len(r))):
+        weight = 1.0 + gamma * lam * (1.0 - (term[t] | trunc[t])) * weight  # sum of (gamma lam)^l to the end
+        out[t] = delta[t] * weight
+    return out
+
+
+def cl_ascends(values, targets):  # the source's erratum: + instead of -
+    return -(values - targets.detach()).square().mean()
+
+
+def cl_not_detached(values, targets):
+    return (values - targets).square().mean()
+
+
+def cl_sum(values, targets):
+    return (values - targets.detach()).square().sum()
+
+
+def cl_absolute(values, targets):
+    return (values - targets.detach()).abs().mean()
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -523,6 +584,13 @@ CASES = [
         (ob_trace, "a bandit"), (ob_ignores_weights, "wrong on case")]),
     (ch07.check_leave_one_out_baseline, baselines.leave_one_out_baseline, [
         (loo_with_own, "three returns"), (loo_divides_by_n, "three returns"), (loo_integer, "integer returns")]),
+    (ch08.check_compute_gae, ch08.compute_gae, [
+        (gae_no_reset, "two episodes"), (gae_bootstraps_terminal, "one step, terminated"),
+        (gae_truncation_as_termination, "one step, truncated"), (gae_no_gamma_in_carry, "lam = 1"),
+        (gae_erratum_index, "lam = 1")]),
+    (ch08.check_critic_loss, ch08.critic_loss, [
+        (cl_ascends, "the sign is wrong"), (cl_not_detached, "targets.detach()"), (cl_sum, "values above and below"),
+        (cl_absolute, "one value")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

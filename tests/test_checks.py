@@ -101,3 +101,11 @@ def test_dc92_fails_for_the_wrong_variance_formula(monkeypatch):
     monkeypatch.setattr(M, "sample_variance", lambda x, unbiased=True: np.var(x, axis=-1, ddof=0))
     report = M.dc92_monte_carlo(n_replications=200_000)
     assert not report[1].passed  # the "unbiased" estimator is now biased, and the test sees it
+
+
+def test_every_check_of_a_written_chapter_is_registered():
+    """Syllabus §7 lists each chapter's checks; once the chapter's notebook exists, all of them must run in it."""
+    written = {int(p.name[2:4]) for p in (Path(__file__).resolve().parents[1] / "book").glob("ch[0-9][0-9]_*.ipynb")}
+    missing = [f"{dc} (Chapter {c})" for dc, chapters in syllabus_chapters().items() for c in chapters
+               if c in written and (dc not in REGISTRY or c not in REGISTRY[dc].chapters)]
+    assert not missing, f"checks listed by syllabus §7 for written chapters but not registered: {missing}"

@@ -1,4 +1,4 @@
-"""Synchronous advantage actor-critic, A2C (Chapter 8; A-28).
+"""Synchronous advantage actor-critic, A2C (Chapter 8, §8.5; A-28).
 
 Every rollout of ``N`` environments times ``T`` steps gives one gradient step on
 
@@ -24,7 +24,7 @@ from ..training.optim import clip_grad_norm_, make_optimizer
 
 @dataclass
 class A2CConfig(OnPolicyConfig):
-    """A2C's settings (Chapter 8).
+    """A2C's settings (Chapter 8, §8.5).
 
     Defaults: a CartPole-v1 configuration that holds greedy returns of 500 from about 10^5 steps.
     """
@@ -52,7 +52,7 @@ class A2CConfig(OnPolicyConfig):
 
 
 class A2C:
-    """A2C's learner: the actor-critic, its optimiser and the generator (Chapter 8)."""
+    """A2C's learner: the actor-critic, its optimiser and the generator (Chapter 8, §8.5)."""
 
     def __init__(self, config: A2CConfig, obs_dim: int, action_dim: int, discrete: bool):
         if not isinstance(config, A2CConfig):
@@ -62,7 +62,7 @@ class A2C:
         self.optimizer = make_optimizer(self.net.parameters(), config.optimizer, config.lr, fast=config.fast)
 
     def update(self, batch: dict[str, torch.Tensor], progress_remaining: float) -> dict[str, float]:
-        """One A2C step on one rollout's ``batch`` (Chapter 8)."""
+        """One A2C step on one rollout's ``batch`` (Chapter 8, §8.5)."""
         cfg = self.config
         lr = cfg.lr * (progress_remaining if cfg.anneal_lr else 1.0)
         self.optimizer.param_groups[0]["lr"] = lr
@@ -82,7 +82,7 @@ class A2C:
 
 
 def train_a2c(config: A2CConfig | None = None, callback: Callable | None = None, **overrides) -> Agent:
-    """Train an A2C agent; ``overrides`` replace fields of ``config`` (default :class:`A2CConfig`) (Chapter 8)."""
+    """Train an A2C agent; ``overrides`` replace fields of ``config`` (default :class:`A2CConfig`) (Chapter 8, §8.5)."""
     config = configure(A2CConfig, config, overrides)
     envs = make_vec_env(config.env_id, config.num_envs, seed=config.seed)
     return train_onpolicy(A2C(config, *space_dims(envs)), envs, config, callback)

@@ -21,7 +21,7 @@ from ..envs.vector import check_vec_env
 
 @dataclass
 class Rollout:
-    """``T`` steps of ``N`` environments (Chapter 8)."""
+    """``T`` steps of ``N`` environments (Chapter 8, §8.5)."""
 
     obs: np.ndarray  #: (T+1, N, obs_dim)
     actions: np.ndarray  #: (T, N) integers or (T, N, act_dim) floats, as sampled (before clipping to bounds)
@@ -34,21 +34,21 @@ class Rollout:
 
     @property
     def next_values(self) -> np.ndarray:
-        """V of the true successor of each step (see the module docstring) (Chapter 8)."""
+        """V of the true successor of each step (see the module docstring) (Chapter 8, §8.5)."""
         return self.values[1:]
 
     @property
     def final_obs(self) -> np.ndarray:
-        """The true final observation of every episode truncated in this rollout, shape (k, obs_dim) (Chapter 8)."""
+        """The true final observation of every episode truncated here, shape (k, obs_dim) (Chapter 8, §8.5)."""
         return self.obs[1:][self.truncated]
 
     @property
     def num_transitions(self) -> int:
-        """Valid transitions in this rollout (Chapter 8)."""
+        """Valid transitions in this rollout (Chapter 8, §8.5)."""
         return int(self.valid.sum())
 
     def transitions(self, device: torch.device | str = "cpu", **per_step: np.ndarray) -> dict[str, torch.Tensor]:
-        """The valid transitions as flat tensors on ``device`` (Chapter 8).
+        """The valid transitions as flat tensors on ``device`` (Chapter 8, §8.5).
 
         Fields: obs, actions, log_probs, values, plus ``per_step``.
 
@@ -64,7 +64,7 @@ class Rollout:
 
 
 class RolloutCollector:
-    """Steps ``envs`` with ``policy`` and keeps each environment's episode going between rollouts (Chapter 8).
+    """Steps ``envs`` with ``policy`` and keeps each environment's episode going between rollouts (Chapter 8, §8.5).
 
     ``policy`` is one of :mod:`rlcore.nets.inference`'s: ``policy.sync()`` runs before every
     rollout, and ``policy.act(obs) -> (action, log_prob, value)`` takes and returns numpy arrays
@@ -90,7 +90,7 @@ class RolloutCollector:
         self.steps = 0
 
     def collect(self) -> Rollout:
-        """Step every environment ``num_steps`` times with the policy's current parameters (Chapter 8)."""
+        """Step every environment ``num_steps`` times with the policy's current parameters (Chapter 8, §8.5)."""
         self.policy.sync()
         T, N = self.num_steps, self.envs.num_envs
         obs = np.empty((T + 1,) + self.obs.shape, dtype=np.float32)

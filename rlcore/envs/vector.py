@@ -21,7 +21,7 @@ from ..base import validate
 
 
 def make_vec_env(env_id: str, num_envs: int, seed: int | None = None, **kwargs) -> gym.vector.VectorEnv:
-    """``num_envs`` copies of ``env_id``, numpy-vectorised where Gymnasium offers it, reset with ``seed`` (Chapter 8).
+    """``num_envs`` copies of ``env_id``, numpy-vectorised where possible, reset with ``seed`` (Chapter 8, §8.5).
     """
     if not isinstance(env_id, str):
         raise TypeError(f"env_id must be a Gymnasium id such as 'CartPole-v1', got {env_id!r}")
@@ -44,7 +44,7 @@ def make_vec_env(env_id: str, num_envs: int, seed: int | None = None, **kwargs) 
 
 
 def check_vec_env(envs) -> None:
-    """Raise a clear error unless ``envs`` is a next-step-autoreset vector env with Box observations (Chapter 8)."""
+    """Raise a clear error unless ``envs`` is a next-step-autoreset vector env of Box observations (Chapter 8, §8.5)."""
     if not isinstance(envs, gym.vector.VectorEnv):
         raise TypeError(f"envs must be a gymnasium.vector.VectorEnv (see make_vec_env), got {type(envs).__name__}")
     mode = envs.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
@@ -58,7 +58,7 @@ def check_vec_env(envs) -> None:
 
 
 def space_dims(envs) -> tuple[int, int, bool]:
-    """``(obs_dim, action_dim, discrete)``; for a discrete space ``action_dim`` is the number of actions (Chapter 8)."""
+    """``(obs_dim, action_dim, discrete)``; for discrete actions ``action_dim`` is their number (Chapter 8, §8.5)."""
     check_vec_env(envs)
     space = envs.single_action_space
     discrete = isinstance(space, gym.spaces.Discrete)

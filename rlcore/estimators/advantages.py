@@ -36,7 +36,7 @@ def _flags(x, name: str, shape) -> np.ndarray:
 
 
 def td_errors(rewards, values, next_values, terminated, gamma: float) -> np.ndarray:
-    """``delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t)`` (Chapter 8, §8.2)."""
+    """``delta_t = r_t + gamma (1 - terminated_t) V(s_{t+1}) - V(s_t)``, eq. (eq-td-error) (Chapter 8, §8.1)."""
     rewards, values, next_values, terminated, _ = _check_batch(rewards, values, next_values, terminated,
                                                                np.zeros(np.shape(rewards), bool))
     gamma = validate.discount(gamma)
@@ -48,7 +48,7 @@ def _td_errors(rewards, values, next_values, terminated, gamma):
 
 
 def gae(rewards, values, next_values, terminated, truncated, gamma: float, lam: float) -> np.ndarray:
-    """Generalised advantage estimates ``A_t = sum_l (gamma lam)^l delta_{t+l}`` within an episode (Chapter 8, §8.4).
+    """Generalised advantage estimates ``A_t = sum_l (gamma lam)^l delta_{t+l}`` within an episode (Chapter 8, §8.3).
 
     Backward recursion: ``A_t = delta_t + gamma lam (1 - done_t) A_{t+1}``, where
     ``done_t = terminated_t or truncated_t`` stops the sum at every episode end, and the last
@@ -68,8 +68,41 @@ def gae(rewards, values, next_values, terminated, truncated, gamma: float, lam: 
     return advantages
 
 
+def lambda_averaged_advantages(rewards, values, next_values, terminated, truncated, gamma: float,
+                               lam: float) -> np.ndarray:
+    """GAE by its definition: the ``lam``-weighted average of the k-step advantages, eq. (eq-gae-average)
+    (Chapter 8, §8.3).
+
+    ``A_t = (1 - lam) sum_{k < n} lam^(k-1) A^(k)_t + lam^(n-1) A^(n)_t``, where ``n`` is the number of steps
+    from ``t`` to the end of its episode (or of the array) and ``A^(k)_t = r_t + ... + gamma^(k-1) r_{t+k-1}
+    + gamma^k V(s_{t+k}) - V(s_t)``, the bootstrap taken from ``values`` inside the episode and from
+    ``next_values`` (zero after a termination) at its end. ``O(T^2)`` and loop-based: the slow route that
+    :func:`gae` is checked against. 1-D arrays only.
+    """
+    rewards, values, next_values, terminated, truncated = _check_batch(
+        rewards, values, next_values, terminated, truncated)
+    if rewards.ndim != 1:
+        raise ValueError(f"lambda_averaged_advantages takes one environment, shape (T,); got {rewards.shape}")
+    gamma, lam = validate.discount(gamma), validate.real(lam, "lam", low=0.0, high=1.0)
+    T = len(rewards)
+    out = np.zeros(T)
+    for t in range(T):
+        end = t
+        while end < T - 1 and not (terminated[end] or truncated[end]):
+            end += 1
+        n = end - t + 1
+        total = 0.0
+        for k in range(1, n + 1):
+            ret = sum(gamma**i * rewards[t + i] for i in range(k))
+            bootstrap = values[t + k] if k < n else (0.0 if terminated[end] else next_values[end])
+            advantage = ret + gamma**k * bootstrap - values[t]
+            total += ((1 - lam) * lam ** (k - 1) if k < n else lam ** (n - 1)) * advantage
+        out[t] = total
+    return out
+
+
 def n_step_returns(rewards, values, next_values, terminated, truncated, gamma: float, n: int) -> np.ndarray:
-    """``G^(n)_t = r_t + ... + gamma^(k-1) r_{t+k-1} + gamma^k V(s_{t+k})`` with ``k <= n`` (Chapter 8, §8.3).
+    """``G^(n)_t = r_t + ... + gamma^(k-1) r_{t+k-1} + gamma^k V(s_{t+k})`` with ``k <= n`` (Chapter 8, §8.2).
 
     The sum stops early at an episode end (``k`` is then the number of steps to it, and the
     bootstrap is dropped if the end was a termination) and at the end of the array.
@@ -97,7 +130,7 @@ def n_step_returns(rewards, values, next_values, terminated, truncated, gamma: f
 
 
 def bootstrapped_returns(rewards, next_values, terminated, truncated, gamma: float) -> np.ndarray:
-    """Reward-to-go within each episode, bootstrapped from V at truncations and at the array's end (Chapter 8).
+    """Reward-to-go within each episode, bootstrapped from V at truncations and at the array's end (Chapter 8, §8.2).
 
     ``G_t = r_t + gamma (1 - terminated_t) [V(s_{t+1}) if truncated_t or t = T-1 else G_{t+1}]``:
     the Monte Carlo targets of REINFORCE with a critic, made correct under time limits.

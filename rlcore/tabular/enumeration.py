@@ -102,6 +102,34 @@ def rewards_to_go(trajectories: Trajectories, gamma: float) -> np.ndarray:
     return G
 
 
+def gae_advantages(trajectories: Trajectories, values, gamma: float, lam: float) -> np.ndarray:
+    """GAE(``lam``) advantages ``sum_l (gamma lam)^l delta_{t+l}`` of every enumerated trajectory, ``(K, H)``
+    (Chapter 8, §8.4).
+
+    ``values`` is the critic: ``(S,)`` (the same at every step) or ``(H, S)`` (time-dependent, ``values[t, s]``);
+    ``delta_t = r_t + gamma V(s_{t+1}) - V(s_t)``, and the episode terminates after step ``H - 1``, so the
+    last TD error bootstraps from 0. ``lam = 0`` gives the TD errors, ``lam = 1`` ``G_t - V(s_t)``.
+    """
+    gamma = validate.real(gamma, "gamma", low=0.0, high=1.0)
+    lam = validate.real(lam, "lam", low=0.0, high=1.0)
+    K, H = trajectories.states.shape
+    V = validate.array(values, "values", ndim=(1, 2))
+    V = np.broadcast_to(V, (H, V.shape[-1])) if V.ndim == 1 else V
+    if V.shape[0] != H:
+        raise ValueError(f"values must have shape (S,) or ({H}, S), got {np.shape(values)}")
+    steps = np.arange(H)
+    current = V[steps, trajectories.states]
+    following = np.zeros((K, H))
+    following[:, :-1] = V[steps[1:], trajectories.states[:, 1:]]  # V(s_{t+1}); 0 after the last step
+    delta = trajectories.rewards + gamma * following - current
+    advantages = np.zeros_like(delta)
+    running = np.zeros(K)
+    for t in reversed(range(H)):
+        running = delta[:, t] + gamma * lam * running
+        advantages[:, t] = running
+    return advantages
+
+
 def reinforce_terms(theta, trajectories: Trajectories, gamma: float, estimator: str = "reward_to_go",
                     gamma_t: bool = True, baseline=None) -> np.ndarray:
     """The single-trajectory policy-gradient estimate of every trajectory, shape ``(K, S, A)`` (Chapter 7, §7.2).

@@ -30,7 +30,7 @@ from .divergence import check_finite
 
 def make_actor_critic(config: OnPolicyConfig, obs_dim: int, action_dim: int, discrete: bool,
                       single_backward: bool = True) -> tuple[ActorCritic, torch.Generator]:
-    """A seeded :class:`ActorCritic` on the config's device and the learner's generator (Chapter 8).
+    """A seeded :class:`ActorCritic` on the config's device and the learner's generator (Chapter 8, §8.5).
 
     ``single_backward``: the learner needs no double backward, so the fused kernel may be used
     where valid (``config.fast``); TRPO, which needs Fisher-vector products, passes ``False``.
@@ -44,7 +44,7 @@ def make_actor_critic(config: OnPolicyConfig, obs_dim: int, action_dim: int, dis
 
 
 def train_onpolicy(learner, envs, config: OnPolicyConfig, callback: Callable | None = None) -> Agent:
-    """Collect a rollout, compute GAE, call ``learner.update``, record, repeat (Chapter 8).
+    """Collect a rollout, compute GAE, call ``learner.update``, record, repeat (Chapter 8, §8.5).
 
     ``batch`` holds flat tensors on the learner's device: ``obs``, ``actions``, ``log_probs``
     (at collection), ``values`` (at collection), ``advantages`` (GAE) and ``returns``
