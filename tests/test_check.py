@@ -22,6 +22,7 @@ from rlcore.exercises import (
     ch06,
     ch07,
     ch08,
+    ch09,
     framework,
     run_exercise,
 )
@@ -543,6 +544,87 @@ def cl_absolute(values, targets):
     return (values - targets.detach()).abs().mean()
 
 
+def _pdw(logp_pi, logp_beta, dones, reset=True, shift=0, current_only=False, in_log_space=True):
+    log_w = np.asarray(logp_pi, float) - np.asarray(logp_beta, float)
+    ratio = np.exp(np.asarray(logp_pi, float)) / np.exp(np.asarray(logp_beta, float))
+    out, running = np.zeros(len(log_w)), 0.0 if in_log_space else 1.0
+    for t in range(len(log_w)):
+        previous = running
+        if in_log_space:
+            running = log_w[t] if current_only else running + log_w[t]
+        else:
+            running = running * ratio[t]
+        out[t] = np.exp(previous if shift else running) if in_log_space else (previous if shift else running)
+        if reset and dones[t]:
+            running = 0.0 if in_log_space else 1.0
+    return out
+
+
+def pdw_no_reset(logp_pi, logp_beta, dones):  # one product across episode boundaries
+    return _pdw(logp_pi, logp_beta, dones, reset=False)
+
+
+def pdw_exclusive(logp_pi, logp_beta, dones):  # the product up to t - 1
+    return _pdw(logp_pi, logp_beta, dones, shift=1)
+
+
+def pdw_current_only(logp_pi, logp_beta, dones):  # the ratio of step t alone
+    return _pdw(logp_pi, logp_beta, dones, current_only=True)
+
+
+def pdw_probabilities(logp_pi, logp_beta, dones):  # exponentiates first: exp(-800) / exp(-801) = 0 / 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _pdw(logp_pi, logp_beta, dones, in_log_space=False)
+
+
+def _opg(scores, log_ratios, rewards, gamma, mode, discount_from_t=False, per_decision_dropped=False,
+         single_cumulative=False, exp_first=False):
+    scores, log_ratios, rewards = (np.asarray(x, float) for x in (scores, log_ratios, rewards))
+    N, H = log_ratios.shape
+    if exp_first:
+        with np.errstate(over="ignore", invalid="ignore"):
+            W = np.cumprod(np.exp(log_ratios), axis=1)
+    else:
+        W = np.exp(np.cumsum(log_ratios, axis=1))
+    out = np.zeros((N, scores.shape[2]))
+    for i in range(N):
+        for t in range(H):
+            for j in range(t, H):
+                R = (gamma ** (j - t) if discount_from_t else gamma**j) * rewards[i, j]
+                if mode == "trajectory":
+                    continue
+                if mode == "per_decision":
+                    weight = W[i, t] if per_decision_dropped else W[i, j]
+                else:
+                    weight = W[i, t] if single_cumulative else np.exp(log_ratios[i, t])
+                with np.errstate(invalid="ignore"):
+                    out[i] += weight * R * scores[i, t]
+        if mode == "trajectory":
+            R = sum((gamma ** (j if not discount_from_t else j) * rewards[i, j]) for j in range(H))
+            out[i] = W[i, -1] * R * scores[i].sum(axis=0)
+    return out
+
+
+def opg_per_decision_dropped(scores, log_ratios, rewards, gamma, mode):  # W_{0:t} for every later reward
+    return _opg(scores, log_ratios, rewards, gamma, mode, per_decision_dropped=True)
+
+
+def opg_discount_from_t(scores, log_ratios, rewards, gamma, mode):  # gamma^(l - t): the gamma^t factor lost
+    return _opg(scores, log_ratios, rewards, gamma, mode, discount_from_t=True)
+
+
+def opg_single_cumulative(scores, log_ratios, rewards, gamma, mode):  # W_{0:t} instead of w_t
+    return _opg(scores, log_ratios, rewards, gamma, mode, single_cumulative=True)
+
+
+def opg_exp_first(scores, log_ratios, rewards, gamma, mode):  # products of exponentials: 0 * inf
+    return _opg(scores, log_ratios, rewards, gamma, mode, exp_first=True)
+
+
+def opg_batch_mean(scores, log_ratios, rewards, gamma, mode):  # the mean over episodes, not one row each
+    return _opg(scores, log_ratios, rewards, gamma, mode).mean(axis=0)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -591,6 +673,12 @@ CASES = [
     (ch08.check_critic_loss, ch08.critic_loss, [
         (cl_ascends, "the sign is wrong"), (cl_not_detached, "targets.detach()"), (cl_sum, "values above and below"),
         (cl_absolute, "one value")]),
+    (ch09.check_per_decision_weights, importance.per_decision_weights, [
+        (pdw_no_reset, "two episodes"), (pdw_exclusive, "one step"), (pdw_current_only, "one episode"),
+        (pdw_probabilities, "tiny probabilities")]),
+    (ch09.check_off_policy_pg, ch09.off_policy_pg, [
+        (opg_per_decision_dropped, "per_decision"), (opg_discount_from_t, "per_decision"),
+        (opg_single_cumulative, "single_ratio"), (opg_exp_first, "extreme ratios"), (opg_batch_mean, "shape")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

@@ -11,7 +11,7 @@ import gymnasium as _gym
 from .lqr import LQR1D, lqr_return
 from .maximization_bias import MaximizationBias
 from .token import TokenMDP
-from .toytext import from_toytext
+from .toytext import from_toytext, run_episodes, run_trajectories
 from .vector import check_vec_env, make_vec_env, space_dims
 
 for _id, _entry, _steps in (("rlcore/LQR1D-v0", LQR1D, 200), ("rlcore/TokenMDP-v0", TokenMDP, None),
@@ -20,4 +20,4 @@ for _id, _entry, _steps in (("rlcore/LQR1D-v0", LQR1D, 200), ("rlcore/TokenMDP-v
         _gym.register(_id, entry_point=_entry, max_episode_steps=_steps)
 
 __all__ = ["LQR1D", "MaximizationBias", "TokenMDP", "check_vec_env", "from_toytext", "lqr_return", "make_vec_env",
-           "space_dims"]
+           "run_episodes", "run_trajectories", "space_dims"]

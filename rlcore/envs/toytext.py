@@ -75,6 +75,13 @@ def run_episodes(env_id: str, pi, n_episodes: int, seed: int = 0, **make_kwargs)
     is True on the last step of each, whether the episode terminated or hit the environment's time
     limit. ``pi`` is an ``(S, A)`` table of action probabilities or ``S`` integer actions.
     """
+    steps = run_trajectories(env_id, pi, n_episodes, seed, **make_kwargs)
+    return steps["rewards"], steps["dones"]
+
+
+def run_trajectories(env_id: str, pi, n_episodes: int, seed: int = 0, **make_kwargs) -> dict[str, np.ndarray]:
+    """As :func:`run_episodes`, with the states and actions too: ``{"states", "actions", "rewards", "dones"}``,
+    each concatenated over the episodes (Chapter 9, §9.2)."""
     import gymnasium as gym
 
     from ..base import validate
@@ -89,15 +96,17 @@ def run_episodes(env_id: str, pi, n_episodes: int, seed: int = 0, **make_kwargs)
         raise ValueError(f"pi must have shape ({S}, {A}) or ({S},) for {env_id}, got {pi.shape}")
     cdf = np.cumsum(pi, axis=1)
     rng = np.random.default_rng(seed)
-    rewards, dones = [], []
+    out: dict[str, list] = {"states": [], "actions": [], "rewards": [], "dones": []}
     for episode in range(n_episodes):
         s, _ = env.reset(seed=seed + episode)
         while True:
             a = min(int(np.searchsorted(cdf[s], rng.random(), side="right")), A - 1)
+            out["states"].append(int(s))
+            out["actions"].append(a)
             s, reward, terminated, truncated, _ = env.step(a)
-            rewards.append(float(reward))
-            dones.append(bool(terminated or truncated))
+            out["rewards"].append(float(reward))
+            out["dones"].append(bool(terminated or truncated))
             if terminated or truncated:
                 break
     env.close()
-    return np.array(rewards), np.array(dones)
+    return {key: np.array(values) for key, values in out.items()}

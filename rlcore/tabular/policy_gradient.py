@@ -118,6 +118,23 @@ def trajectory_score(theta, states, actions) -> np.ndarray:
     return score
 
 
+def step_scores(theta, states, actions) -> np.ndarray:
+    """``grad_theta log pi(a_t|s_t)`` of every step, shape ``states.shape + (S, A)`` (Chapter 9, §9.4).
+
+    For tabular softmax logits the score of a step is ``e_{a_t} - pi(.|s_t)`` in row ``s_t`` and zero elsewhere;
+    ``states`` and ``actions`` are integer arrays of one shape (steps of one or many trajectories).
+    """
+    pi = softmax_policy(theta)
+    states, actions = np.asarray(states), np.asarray(actions)
+    if states.shape != actions.shape:
+        raise ValueError(f"states and actions must have one shape, got {states.shape} and {actions.shape}")
+    out = np.zeros(states.shape + pi.shape)
+    index = np.indices(states.shape)
+    out[(*index, states)] = -pi[states]
+    out[(*index, states, actions)] += 1.0
+    return out
+
+
 def exact_gradient_ascent(mdp: FiniteMDP, theta0, step_size: float, steps: int, gradient=None) -> list[float]:
     """``theta <- theta + step_size grad J(theta)``, exact gradient; returns ``J`` along the way (Chapter 6, §6.4).
 
