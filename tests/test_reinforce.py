@@ -92,3 +92,19 @@ def test_bad_configs_name_the_field(field, value, message):
 
     with pytest.raises(ValueError, match=f"REINFORCEConfig.{field} must be"):
         REINFORCEConfig(**{field: value})
+
+
+def test_a_reinforce_agent_saves_and_loads(tmp_path):
+    """The agent file names its config class; loading rebuilds the same network, config and history."""
+    import torch
+
+    from rlcore.algos.reinforce import REINFORCEConfig, train_reinforce
+    from rlcore.training.agent import Agent
+
+    agent = train_reinforce(total_steps=600, batch_steps=300, seed=4, progress=False)
+    agent.save(tmp_path / "reinforce.pt")
+    again = Agent.load(tmp_path / "reinforce.pt")
+    assert isinstance(again.config, REINFORCEConfig) and again.config == agent.config
+    assert again.history == agent.history
+    obs = torch.zeros((3, 4))
+    assert torch.equal(again.net.actor(obs)[0], agent.net.actor(obs)[0])

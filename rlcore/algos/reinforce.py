@@ -90,6 +90,8 @@ class REINFORCEConfig(Config):
     """Hidden layer sizes of the policy and the value network (tanh)."""
     target_return: float | None = None
     """Stop early once a batch's mean episode return reaches this (None: train for ``total_steps``)."""
+    progress: bool = True
+    """Show a tqdm progress bar over environment steps."""
 
     def __post_init__(self):
         self.require(isinstance(self.env_id, str) and bool(self.env_id), "env_id", "a Gymnasium id")
@@ -187,12 +189,16 @@ def train_reinforce(config: REINFORCEConfig | None = None, seed: int = 0, callba
     learner = REINFORCE(config, int(np.prod(env.observation_space.shape)), int(env.action_space.n))
     policy = NumpyPolicy(learner.net, seed=seed)
     agent = Agent(learner.net, config)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=config.total_steps, disable=not config.progress, unit="step")
     steps = episodes = 0
     while steps < config.total_steps:
         policy.sync()
         batch, returns, count = collect_episodes(env, policy, config.batch_steps, seed, episodes)
         episodes += count
         steps += len(batch["rewards"])
+        bar.update(len(batch["rewards"]))
         row = {"steps": steps, "episode_return": float(np.mean(returns)), **learner.update(batch)}
         for key, value in row.items():
             agent.history.setdefault(key, []).append(value)
@@ -200,5 +206,6 @@ def train_reinforce(config: REINFORCEConfig | None = None, seed: int = 0, callba
             callback(row)
         if config.target_return is not None and row["episode_return"] >= config.target_return:
             break
+    bar.close()
     env.close()
     return agent
