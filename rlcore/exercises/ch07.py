@@ -19,7 +19,7 @@ from ..estimators import baselines
 from ..tabular.builders import random_mdp
 from ..tabular.enumeration import enumerate_trajectories, policy_gradient_terms
 from ..tabular.policy_gradient import softmax_policy
-from .framework import Case, CheckResult, array_problem, run_exercise
+from .framework import Case, CheckResult, array_problem, loss_gradient, run_exercise
 from .quiz import MULTIPLE, SINGLE, Question, make_quiz
 
 RTOL = 1e-9
@@ -122,26 +122,15 @@ def check_reinforce_loss(fn, seed: int = 71) -> CheckResult:
                                                           gamma_t=bool(i % 2))))
 
     def compare(got, case):
-        if not isinstance(got, torch.Tensor):
-            return f"the loss must be a torch tensor (so that .backward() works), got {type(got).__name__}"
-        if got.numel() != 1:
-            return f"the loss must be a scalar (one number), got a tensor of shape {tuple(got.shape)}"
-        if not got.requires_grad:
-            return ("the loss carries no gradient: build it from log_prob with torch operations (no .detach(), "
-                    ".item() or numpy on log_prob)")
-        log_prob, baseline = case.kwargs["log_prob"], case.kwargs["baseline"]
-        if baseline is not None and baseline.requires_grad:
-            leak = torch.autograd.grad(got.sum(), baseline, retain_graph=True, allow_unused=True)[0]
-            if leak is not None and bool(torch.any(leak != 0)):
-                return "gradient flows into the baseline: use baseline.detach() in the loss"
-        grad = torch.autograd.grad(got.sum(), log_prob, allow_unused=True)[0]
-        if grad is None:
-            return "the loss does not depend on log_prob"
+        log_prob = case.kwargs["log_prob"]
+        problem, grad = loss_gradient(got, log_prob, "log_prob", case.kwargs["baseline"], "baseline")
+        if problem is not None:
+            return problem
         rtol = 1e-4 if log_prob.dtype == torch.float32 else 1e-6
-        problem = _close(grad.detach().numpy().astype(np.float64), case.expected, "d loss / d log_prob", rtol)
+        problem = _close(grad, case.expected, "d loss / d log_prob", rtol)
         if problem is None and case.label.startswith("every trajectory"):
             K = len(trajs.prob)  # property: E[estimate] = grad J, with estimate = -K * d loss/d log_prob per episode
-            weights = -K * grad.detach().numpy().reshape(trajs.states.shape)
+            weights = -K * grad.reshape(trajs.states.shape)
             mean = trajs.prob @ policy_gradient_terms(theta, trajs, weights).reshape(K, -1)
             if np.max(np.abs(mean - truth.ravel())) > 1e-8:  # exact sums in float64
                 problem = "the mean of your estimate over all trajectories is not grad J: it is biased"

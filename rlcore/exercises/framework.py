@@ -473,3 +473,29 @@ def array_problem(got, expected: np.ndarray, atol: float, name: str = "the resul
         return (f"{name}{where} is {arr[i].item()!r}, expected {expected[i].item()!r} "
                 f"(difference {err[i]:.3g} > tolerance {tolerance})")
     return None
+
+
+def loss_gradient(got, wrt, wrt_name: str, held_fixed=None,
+                  fixed_name: str = "") -> tuple[str | None, np.ndarray | None]:
+    """Judge a reader's loss tensor: ``(problem, d loss / d wrt)`` (Chapter 7, §7.1; Chapter 8, §8.5).
+
+    The loss must be a scalar torch tensor that depends on ``wrt`` and, if ``held_fixed`` carries gradient,
+    sends none into it (the reader should have detached it). The gradient comes back as float64 numpy.
+    """
+    import torch
+
+    if not isinstance(got, torch.Tensor):
+        return f"the loss must be a torch tensor (so that .backward() works), got {type(got).__name__}", None
+    if got.numel() != 1:
+        return f"the loss must be a scalar (one number), got a tensor of shape {tuple(got.shape)}", None
+    if not got.requires_grad:
+        return (f"the loss carries no gradient: build it from {wrt_name} with torch operations (no .detach(), "
+                f".item() or numpy on {wrt_name})"), None
+    if held_fixed is not None and held_fixed.requires_grad:
+        leak = torch.autograd.grad(got.sum(), held_fixed, retain_graph=True, allow_unused=True)[0]
+        if leak is not None and bool(torch.any(leak != 0)):
+            return f"gradient flows into the {fixed_name}: use {fixed_name}.detach() in the loss", None
+    grad = torch.autograd.grad(got.sum(), wrt, allow_unused=True)[0]
+    if grad is None:
+        return f"the loss does not depend on {wrt_name}", None
+    return None, grad.detach().numpy().astype(np.float64)
