@@ -600,7 +600,7 @@ def _opg(scores, log_ratios, rewards, gamma, mode, discount_from_t=False, per_de
                 with np.errstate(invalid="ignore"):
                     out[i] += weight * R * scores[i, t]
         if mode == "trajectory":
-            R = sum((gamma ** (j if not discount_from_t else j) * rewards[i, j]) for j in range(H))
+            R = sum(gamma**j * rewards[i, j] for j in range(H))
             out[i] = W[i, -1] * R * scores[i].sum(axis=0)
     return out
 

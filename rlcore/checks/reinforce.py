@@ -12,7 +12,7 @@ import numpy as np
 from ..estimators.advantages import normalize_advantages
 from ..tabular.builders import random_mdp
 from ..tabular.enumeration import enumerate_trajectories, moments, reinforce_terms
-from ..tabular.policy_gradient import finite_horizon_gradient, softmax_policy
+from ..tabular.policy_gradient import finite_horizon_gradient, softmax_policy, step_scores
 from .registry import EXACT64, Check, register
 
 AD64 = 1e-8  # two float64 routes to one gradient differ by rounding only
@@ -81,12 +81,8 @@ def dc22_baselines(seed: int = 22):
     truth = _autograd_gradient(mdp, theta, trajs).ravel()
     baseline = np.random.default_rng(seed).normal(size=3) * 5
     mean_b, _ = moments(trajs, reinforce_terms(theta, trajs, mdp.gamma, baseline=baseline))
-    pi = softmax_policy(theta)
     K = len(trajs.prob)
-    scores = np.zeros((K, 3, 2))
-    for t in range(trajs.states.shape[1]):
-        s, a = trajs.states[:, t], trajs.actions[:, t]
-        np.add.at(scores, (np.arange(K), s), np.eye(2)[a] - pi[s])
+    scores = step_scores(theta, trajs.states, trajs.actions).sum(axis=1)  # each trajectory's score
     R = (trajs.rewards * mdp.gamma ** np.arange(trajs.states.shape[1])).sum(axis=1)
     scores = scores.reshape(K, -1)
     joint = np.outer(trajs.prob, trajs.prob)  # all ordered pairs (i, j) of independent trajectories
