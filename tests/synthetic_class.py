@@ -45,7 +45,9 @@ ARGS = {"rewards_to_go": "rewards, dones, gamma", "evaluate_policy_exact": "P, r
         "optimal_baseline": "scores, returns, weights", "leave_one_out_baseline": "returns",
         "compute_gae": "rewards, values, next_values, terminated, truncated, gamma, lam",
         "critic_loss": "values, targets", "per_decision_weights": "logp_pi, logp_beta, dones",
-        "off_policy_pg": "scores, log_ratios, rewards, gamma, mode"}
+        "off_policy_pg": "scores, log_ratios, rewards, gamma, mode", "categorical_kl": "p_logits, q_logits",
+        "diag_gaussian_kl": "mu1, log_std1, mu2, log_std2", "policy_fisher": "P, rho0, theta, gamma",
+        "maximal_coupling": "p, q"}
 QUIZ_VARIANTS = ("right", "wrong", "not a literal", "unanswered")
 CHECKED_BY = {"check_rewards_to_go": "rewards_to_go", "check_evaluate_policy": "evaluate_policy_exact",
               "check_occupancy": "occupancy", "check_greedy": "greedy", "check_value_iteration": "value_iteration",
@@ -55,7 +57,9 @@ CHECKED_BY = {"check_rewards_to_go": "rewards_to_go", "check_evaluate_policy": "
               "check_softmax_policy_gradient": "softmax_policy_gradient", "check_reinforce_loss": "reinforce_loss",
               "check_optimal_baseline": "optimal_baseline", "check_leave_one_out_baseline": "leave_one_out_baseline",
               "check_compute_gae": "compute_gae", "check_critic_loss": "critic_loss",
-              "check_per_decision_weights": "per_decision_weights", "check_off_policy_pg": "off_policy_pg"}
+              "check_per_decision_weights": "per_decision_weights", "check_off_policy_pg": "off_policy_pg",
+              "check_categorical_kl": "categorical_kl", "check_diag_gaussian_kl": "diag_gaussian_kl",
+              "check_policy_fisher": "policy_fisher", "check_maximal_coupling": "maximal_coupling"}
 
 
 def known_answers() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
@@ -66,7 +70,8 @@ def known_answers() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]
 
     helpers = "\n\n".join(inspect.getsource(getattr(tc, n)) for n in
                            ("_mdp", "ref_rtg", "ref_eval", "ref_occ", "ref_vi", "ref_pi", "_backup", "_softmax",
-                            "_pg_parts", "_rtg_tensor", "_gae_loop", "_pdw", "_opg"))
+                            "_pg_parts", "_rtg_tensor", "_gae_loop", "_pdw", "_opg", "_log_softmax",
+                            "_fisher"))
     header = ("import numpy as np\nfrom rlcore.estimators import returns\nfrom rlcore.tabular import dp, exact\n"
               "from rlcore.tabular.mdp import FiniteMDP\n\n" + helpers + "\n\n")
 

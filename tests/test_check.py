@@ -23,10 +23,12 @@ from rlcore.exercises import (
     ch07,
     ch08,
     ch09,
+    ch10,
     framework,
     run_exercise,
 )
 from rlcore.tabular import dp, exact
+from rlcore.tabular import information as info
 from rlcore.tabular import policy_gradient as pg
 from rlcore.tabular.mdp import FiniteMDP
 
@@ -625,6 +627,117 @@ def opg_batch_mean(scores, log_ratios, rewards, gamma, mode):  # the mean over e
     return _opg(scores, log_ratios, rewards, gamma, mode).mean(axis=0)
 
 
+def _log_softmax(z):
+    z = np.asarray(z, dtype=float)
+    m = np.max(z, axis=-1, keepdims=True)
+    return z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
+
+
+def ckl_reversed(p_logits, q_logits):  # KL(q || p)
+    lp, lq = _log_softmax(p_logits), _log_softmax(q_logits)
+    return np.sum(np.exp(lq) * (lq - lp), axis=-1)
+
+
+def ckl_logits_as_log_probs(p_logits, q_logits):  # no log-sum-exp: softmax(p) (p - q)
+    lp = _log_softmax(p_logits)
+    return np.sum(np.exp(lp) * (np.asarray(p_logits, float) - np.asarray(q_logits, float)), axis=-1)
+
+
+def ckl_naive_softmax(p_logits, q_logits):  # exp of raw logits: overflows at 1000
+    p = np.exp(p_logits) / np.sum(np.exp(p_logits), axis=-1, keepdims=True)
+    q = np.exp(q_logits) / np.sum(np.exp(q_logits), axis=-1, keepdims=True)
+    return np.sum(p * np.log(p / q), axis=-1)
+
+
+def ckl_total(p_logits, q_logits):  # one number for the whole batch
+    lp, lq = _log_softmax(p_logits), _log_softmax(q_logits)
+    return np.sum(np.exp(lp) * (lp - lq))
+
+
+def dgk_seed_factor(mu1, log_std1, mu2, log_std2):  # erratum E4.1: (mu1 - mu2)^2 / s2^2, no 1/2
+    v1, v2 = np.exp(2 * np.asarray(log_std1)), np.exp(2 * np.asarray(log_std2))
+    return np.sum(log_std2 - log_std1 + v1 / (2 * v2) + (np.asarray(mu1) - mu2) ** 2 / v2 - 0.5, axis=-1)
+
+
+def dgk_std_as_log_std(mu1, log_std1, mu2, log_std2):  # uses log_std as if it were the std
+    s1, s2 = np.asarray(log_std1, float), np.asarray(log_std2, float)
+    with np.errstate(all="ignore"):
+        return np.sum(np.log(s2 / s1) + (s1**2 + (np.asarray(mu1) - mu2) ** 2) / (2 * s2**2) - 0.5, axis=-1)
+
+
+def dgk_reversed(mu1, log_std1, mu2, log_std2):  # KL(q || p)
+    v1, v2 = np.exp(2 * np.asarray(log_std1)), np.exp(2 * np.asarray(log_std2))
+    return np.sum(log_std1 - log_std2 + (v2 + (np.asarray(mu1) - mu2) ** 2) / (2 * v1) - 0.5, axis=-1)
+
+
+def dgk_no_minus_half(mu1, log_std1, mu2, log_std2):  # forgets the -1/2 of every dimension
+    v1, v2 = np.exp(2 * np.asarray(log_std1)), np.exp(2 * np.asarray(log_std2))
+    return np.sum(log_std2 - log_std1 + (v1 + (np.asarray(mu1) - mu2) ** 2) / (2 * v2), axis=-1)
+
+
+def dgk_per_dimension(mu1, log_std1, mu2, log_std2):  # does not sum over the action dimensions
+    v1, v2 = np.exp(2 * np.asarray(log_std1)), np.exp(2 * np.asarray(log_std2))
+    return log_std2 - log_std1 + (v1 + (np.asarray(mu1) - mu2) ** 2) / (2 * v2) - 0.5
+
+
+def _fisher(P, rho0, theta, gamma, weights="occupancy", centred=True, order="C"):
+    P, theta = np.asarray(P, float), np.asarray(theta, float)
+    S, A = theta.shape
+    pi = _softmax(theta)
+    P_pi = np.einsum("sa,sat->st", pi, P)
+    d = np.linalg.solve(np.eye(S) - gamma * P_pi.T, (1 - gamma) * np.asarray(rho0, float))
+    w = {"occupancy": d, "uniform": np.full(S, 1 / S), "start": np.asarray(rho0, float),
+         "unnormalised": d / (1 - gamma)}[weights]
+    F = np.zeros((S * A, S * A))
+    for s in range(S):
+        block = np.diag(pi[s]) - (np.outer(pi[s], pi[s]) if centred else 0.0)
+        F[s * A:(s + 1) * A, s * A:(s + 1) * A] = w[s] * block
+    if order == "F":  # index a * S + s
+        idx = np.arange(S * A).reshape(S, A).T.ravel()
+        F = F[np.ix_(idx, idx)]
+    return F
+
+
+def pf_uniform_states(P, rho0, theta, gamma):  # every state weighted 1/S
+    return _fisher(P, rho0, theta, gamma, weights="uniform")
+
+
+def pf_start_states(P, rho0, theta, gamma):  # rho0 instead of d^pi
+    return _fisher(P, rho0, theta, gamma, weights="start")
+
+
+def pf_unnormalised(P, rho0, theta, gamma):  # sum_t gamma^t Pr(s_t = s), without (1 - gamma)
+    return _fisher(P, rho0, theta, gamma, weights="unnormalised")
+
+
+def pf_not_centred(P, rho0, theta, gamma):  # E[e_a e_a^T] = diag(pi): forgets the - pi pi^T
+    return _fisher(P, rho0, theta, gamma, centred=False)
+
+
+def pf_column_major(P, rho0, theta, gamma):  # index a * S + s
+    return _fisher(P, rho0, theta, gamma, order="F")
+
+
+def mc_independent(p, q):  # the product coupling: right marginals, Pr(X != Y) too large
+    return np.outer(p, q)
+
+
+def mc_diagonal_only(p, q):  # min(p, q) on the diagonal and nothing else
+    return np.diag(np.minimum(p, q))
+
+
+def mc_transposed(p, q):  # rows are q, columns are p
+    overlap = np.minimum(p, q)
+    tv = 1 - overlap.sum()
+    excess = np.outer(q - overlap, p - overlap) / tv if tv > 0 else 0.0
+    return np.diag(overlap) + excess
+
+
+def mc_unnormalised_excess(p, q):  # forgets to divide the product of the excesses by TV
+    overlap = np.minimum(p, q)
+    return np.diag(overlap) + np.outer(p - overlap, q - overlap)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -679,6 +792,18 @@ CASES = [
     (ch09.check_off_policy_pg, ch09.off_policy_pg, [
         (opg_per_decision_dropped, "per_decision"), (opg_discount_from_t, "per_decision"),
         (opg_single_cumulative, "single_ratio"), (opg_exp_first, "extreme ratios"), (opg_batch_mean, "shape")]),
+    (ch10.check_categorical_kl, ch10.categorical_kl, [
+        (ckl_reversed, "two outcomes"), (ckl_logits_as_log_probs, "shifted by a constant"),
+        (ckl_naive_softmax, "large logits"), (ckl_total, "a batch of rows")]),
+    (ch10.check_diag_gaussian_kl, ch10.diag_gaussian_kl, [
+        (dgk_seed_factor, "E4.1"), (dgk_std_as_log_std, "wrong on case"), (dgk_reversed, "wrong on case"),
+        (dgk_no_minus_half, "equal Gaussians"), (dgk_per_dimension, "has shape")]),
+    (ch10.check_policy_fisher, ch10.policy_fisher, [
+        (pf_uniform_states, "two-state"), (pf_start_states, "two-state"), (pf_unnormalised, "two-state"),
+        (pf_not_centred, "two-state"), (pf_column_major, "wrong on case")]),
+    (ch10.check_maximal_coupling, info.maximal_coupling, [
+        (mc_independent, "not a maximal one"), (mc_diagonal_only, "row sums"), (mc_transposed, "(X ~ p)"),
+        (mc_unnormalised_excess, "row sums")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

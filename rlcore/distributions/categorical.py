@@ -22,13 +22,13 @@ class Categorical:
 
     @staticmethod
     def entropy(logits: torch.Tensor) -> torch.Tensor:
-        """``H = -sum_a pi(a) log pi(a)`` (Chapter 10)."""
+        """``H = -sum_a pi(a) log pi(a)`` (Chapter 10, §10.6, eq. (eq-entropy))."""
         log_p = torch.log_softmax(logits, -1)
         return -(log_p.exp() * log_p).sum(-1)
 
     @staticmethod
     def kl(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor:
-        """``KL(p || q) = sum_a p(a) (log p(a) - log q(a))`` per row (Chapter 10)."""
+        """``KL(p || q) = sum_a p(a) (log p(a) - log q(a))`` per row (Chapter 10, §10.3, eq. (eq-kl))."""
         log_p, log_q = torch.log_softmax(logits_p, -1), torch.log_softmax(logits_q, -1)
         return (log_p.exp() * (log_p - log_q)).sum(-1)
 

@@ -27,12 +27,14 @@ class DiagGaussian:
 
     @staticmethod
     def entropy(mean, log_std) -> torch.Tensor:
-        """``H = sum_i [log std_i + (1 + log 2 pi) / 2]``: differential entropy, which can be negative (Chapter 10)."""
+        """``H = sum_i [log std_i + (1 + log 2 pi) / 2]``: differential entropy, which can be negative
+        (Chapter 10, §10.6, eq. (eq-gaussian-entropy))."""
         return (log_std + 0.5 * (1.0 + LOG_2PI)).expand(mean.shape).sum(-1)
 
     @staticmethod
     def kl(mean_p, log_std_p, mean_q, log_std_q) -> torch.Tensor:
-        """``KL(p || q) = sum_i [log(s_q/s_p) + (s_p^2 + (m_p - m_q)^2) / (2 s_q^2) - 1/2]`` (Chapter 10)."""
+        """``KL(p || q) = sum_i [log(s_q/s_p) + (s_p^2 + (m_p - m_q)^2) / (2 s_q^2) - 1/2]``
+        (Chapter 10, §10.3, eq. (eq-gaussian-kl-1d))."""
         var_p, var_q = (2 * log_std_p).exp(), (2 * log_std_q).exp()
         return (log_std_q - log_std_p + (var_p + (mean_p - mean_q).square()) / (2 * var_q) - 0.5).sum(-1)
 

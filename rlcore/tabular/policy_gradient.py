@@ -135,6 +135,32 @@ def step_scores(theta, states, actions) -> np.ndarray:
     return out
 
 
+def softmax_fisher(probs) -> np.ndarray:
+    """``diag(p) - p p^T``: the Fisher information of a categorical distribution in its logits (Chapter 10, §10.7,
+    eq. (eq-softmax-fisher)). Singular: ``(diag(p) - p p^T) 1 = 0`` (adding a constant to every logit changes
+    nothing)."""
+    probs = validate.probability_rows(validate.array(probs, "probs", ndim=1), "probs")
+    return np.diag(probs) - np.outer(probs, probs)
+
+
+def policy_fisher(mdp: FiniteMDP, theta) -> np.ndarray:
+    """The state-averaged Fisher information of a tabular softmax policy, ``(S A, S A)`` (Chapter 10, §10.7,
+    eq. (eq-policy-fisher)).
+
+    ``F = sum_s d^pi(s) sum_a pi(a|s) grad log pi(a|s) grad log pi(a|s)^T`` with ``d^pi`` the normalised
+    discounted occupancy of ``pi_theta``. The score of ``(s, a)`` is ``e_a - pi(.|s)`` in row ``s`` of ``theta``, so
+    ``F`` is block diagonal: block ``s`` is ``d^pi(s) (diag(pi(.|s)) - pi(.|s) pi(.|s)^T)``. Index ``s * A + a``
+    (``theta.ravel()``'s order).
+    """
+    pi = softmax_policy(_logits(mdp, theta))
+    d = occupancy(mdp, pi)
+    S, A = pi.shape
+    fisher = np.zeros((S * A, S * A))
+    for s in range(S):
+        fisher[s * A:(s + 1) * A, s * A:(s + 1) * A] = d[s] * softmax_fisher(pi[s])
+    return fisher
+
+
 def exact_gradient_ascent(mdp: FiniteMDP, theta0, step_size: float, steps: int, gradient=None) -> list[float]:
     """``theta <- theta + step_size grad J(theta)``, exact gradient; returns ``J`` along the way (Chapter 6, §6.4).
 
