@@ -316,7 +316,8 @@ class TinyGaussianPolicy(torch.nn.Module):
         self.log_std = torch.nn.Parameter(torch.tensor([-0.3], dtype=torch.float64))
 
     def forward(self, states: torch.Tensor, flat: torch.Tensor | None = None):
-        """``(mean, log_std)``; with ``flat`` the parameters are taken from that one vector instead."""
+        """``(mean, log_std)`` for a batch of states; with ``flat`` the parameters are taken from that one vector
+        instead (Chapter 10, §10.8)."""
         w1, b1, w2, log_std = self.w1, self.b1, self.w2, self.log_std
         if flat is not None:
             sizes = [w1.numel(), b1.numel(), w2.numel(), 1]
@@ -325,6 +326,7 @@ class TinyGaussianPolicy(torch.nn.Module):
         return (torch.tanh(states @ w1.T + b1) @ w2.T).squeeze(-1), log_std.expand(states.shape[0])
 
     def flat(self) -> torch.Tensor:
+        """The parameters as one detached vector, in the order :meth:`forward` reads them (Chapter 10, §10.8)."""
         return torch.cat([p.detach().reshape(-1) for p in self.parameters()])
 
 
