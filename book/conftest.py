@@ -57,7 +57,7 @@ def pytest_runtest_teardown(item, nextitem):
     for number, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
         count += 1
         cell.execution_count = count
-        cell.outputs = run["outputs"].get(number) or []
+        cell.outputs = _without_widget_captures(run["outputs"].get(number) or [])
         for output in cell.outputs:
             if output.get("output_type") == "execute_result":
                 output["execution_count"] = count
@@ -65,6 +65,14 @@ def pytest_runtest_teardown(item, nextitem):
         nbcache.store(notebook, path, seconds)
     except Exception as exc:  # noqa: BLE001 - a cache write must never fail the tests; the build then executes
         warnings.warn(f"could not cache the executed {path.name}: {exc}", stacklevel=1)
+
+
+def _without_widget_captures(outputs: list) -> list:
+    """Drop what an explorer drew into its ipywidgets Output: Jupyter shows it inside the widget, but nbval
+    records it as a separate output, which the book would print above the explorer's own snapshot."""
+    explorer = any(o.get("output_type") == "execute_result"
+                   and "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    return [o for o in outputs if not (explorer and o.get("output_type") == "display_data")]
 
 
 def pytest_terminal_summary(terminalreporter):

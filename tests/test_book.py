@@ -138,3 +138,10 @@ def test_student_edition(tmp_path, capsys):
 def test_student_edition_rejects_non_notebooks(tmp_path):
     with pytest.raises(SystemExit):
         main([str(ROOT / "README.md"), "--out", str(tmp_path)])
+
+
+def test_pen_and_paper_problems_are_never_called_exercises():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert config["numfig_format"]["exercise"] == "Problem %s"  # coding exercises are "Exercise N.k"
+    assert config["exercise_style"] == "solution_follow_exercise"  # else solutions say "Solution to Exercise N.k"
+

@@ -36,3 +36,15 @@ def test_the_fingerprint_covers_rlcore_and_the_requirements(tmp_path, monkeypatc
     assert nbcache.fingerprint() != one
     (fake_root / "requirements.txt").write_text("numpy\n")
     assert len({before, one, nbcache.fingerprint()}) == 3
+
+
+def test_an_explorers_captured_drawing_is_not_cached_twice():
+    spec = importlib.util.spec_from_file_location("book_conftest", ROOT / "book/conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    drawing = {"output_type": "display_data", "data": {"image/png": "..."}}
+    widget = {"output_type": "execute_result", "data": {"application/vnd.jupyter.widget-view+json": {},
+                                                         "text/html": "<figure>snapshot</figure>"}}
+    assert conftest._without_widget_captures([drawing, widget]) == [widget]  # nbval's stray copy dropped
+    plot = {"output_type": "display_data", "data": {"image/png": "a figure"}}
+    assert conftest._without_widget_captures([plot]) == [plot]  # a cell without an explorer keeps its figures

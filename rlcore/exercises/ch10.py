@@ -248,7 +248,7 @@ QUESTIONS = {q.id: q for q in [
         choices=("KL(p‖q) ≥ 0, with equality only when p = q",
                  "KL(p‖q) = KL(q‖p)",
                  "KL(p‖q) ≤ √(TV(p, q)/2)",
-                 "over K outcomes, H(p) ≤ log K, with equality for the uniform distribution"),
+                 "over K outcomes, the entropy of p is at most log K, with equality for the uniform distribution"),
         hints={"a": "one more is true: what is the largest entropy over K outcomes?",
                "abd": "(b): compute KL between Bernoulli(0.5) and Bernoulli(0.9) both ways.",
                "acd": "(c) has the inequality backwards: which of TV and KL can be infinite?"}),
