@@ -25,13 +25,27 @@ def syllabus_text() -> str:
     return SYLLABUS.read_text(encoding="utf-8")
 
 
-def syllabus_chapters() -> dict[str, set[int]]:
-    """Check id -> the chapters whose §7 "Contains" line lists it."""
-    out: dict[str, set[int]] = {}
-    for chapter, body in re.findall(r"^### Ch-(\d+) .*?\n(.*?)(?=^### )", syllabus_text(), re.M | re.S):
+def _expand(ids: str) -> list[str]:
+    """'49–51' -> ['DC-49', 'DC-50', 'DC-51']; '36–41,43' -> ..."""
+    out = []
+    for part in ids.split(","):
+        lo, _, hi = part.strip().partition("–")
+        out += [f"DC-{n:02d}" for n in range(int(lo), int(hi or lo) + 1)]
+    return out
+
+
+def syllabus_chapters() -> dict[str, set[int | str]]:
+    """Check id -> the chapters whose §7 "Contains" line lists it, and the appendices (letters) that the coverage
+    cross-check assigns it to ("DC-49–51→App-B")."""
+    out: dict[str, set[int | str]] = {}
+    text = syllabus_text()
+    for chapter, body in re.findall(r"^### Ch-(\d+) .*?\n(.*?)(?=^### )", text, re.M | re.S):
         contains = re.search(r"\*\*Contains\*\*:(.*)", body)
         for dc in re.findall(r"DC-\d+", contains.group(1) if contains else ""):
             out.setdefault(dc, set()).add(int(chapter))
+    for ids, letter in re.findall(r"DC-([\d–,]+)→App-([A-Z])", text):
+        for dc in _expand(ids):
+            out.setdefault(dc, set()).add(letter)
     return out
 
 
@@ -51,7 +65,7 @@ def test_registry_agrees_with_the_syllabus():
     for entry in ALL:
         assert entry.id in all_ids, f"{entry.id} is registered but not a check of syllabus §3"
         assert set(entry.chapters) == in_syllabus.get(entry.id, set()), (
-            f"{entry.id}: registered for chapters {entry.chapters}, syllabus §7 lists {sorted(in_syllabus[entry.id])}")
+            f"{entry.id}: registered for chapters {entry.chapters}, syllabus §7 lists {in_syllabus.get(entry.id)}")
 
 
 def test_registry_drives_run_checks():
@@ -105,7 +119,9 @@ def test_dc92_fails_for_the_wrong_variance_formula(monkeypatch):
 
 def test_every_check_of_a_written_chapter_is_registered():
     """Syllabus §7 lists each chapter's checks; once the chapter's notebook exists, all of them must run in it."""
-    written = {int(p.name[2:4]) for p in (Path(__file__).resolve().parents[1] / "book").glob("ch[0-9][0-9]_*.ipynb")}
+    book = Path(__file__).resolve().parents[1] / "book"
+    written = {int(p.name[2:4]) for p in book.glob("ch[0-9][0-9]_*.ipynb")}
+    written |= {p.name[4].upper() for p in book.glob("app_[a-z]_*.ipynb")}  # appendices by letter
     missing = [f"{dc} (Chapter {c})" for dc, chapters in syllabus_chapters().items() for c in chapters
                if c in written and (dc not in REGISTRY or c not in REGISTRY[dc].chapters)]
     assert not missing, f"checks listed by syllabus §7 for written chapters but not registered: {missing}"

@@ -11,6 +11,7 @@ from rlcore.exercises import ch01, ch02, ch05, ch06, ch07, ch08, ch09, ch10
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 CHAPTERS = sorted(BOOK.glob("ch[0-9][0-9]_*.ipynb"))
+APPENDICES = sorted(BOOK.glob("app_[a-z]_*.ipynb"))  # lettered appendices written as notebooks
 MODULES = {"ch01": ch01, "ch02": ch02, "ch05": ch05, "ch06": ch06, "ch07": ch07, "ch08": ch08, "ch09": ch09,
            "ch10": ch10}
 CHECKER = re.compile(r"^(ex\d+_\d+) = (ch\d\d)\.(check_\w+)\((\w+)\)\s*$", re.M)
@@ -154,11 +155,11 @@ def errata_labels() -> set[str]:
     return set(re.findall(r"^\((errata-e\d-\d+)\)=", (BOOK / "errata.md").read_text(encoding="utf-8"), re.M))
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CHAPTERS + APPENDICES, ids=lambda p: p.stem)
 def test_errata_boxes_name_the_source_and_link_both_ways(path):
     text = markdown(path)
     appendix = (BOOK / "errata.md").read_text(encoding="utf-8")
-    labels = set(re.findall(r"^\((ch\d\d-[a-z0-9-]+)\)=", text, re.M))
+    labels = set(re.findall(r"^\(((?:ch\d\d|app-[a-z])-[a-z0-9-]+)\)=", text, re.M))
     boxes = 0
     for m in re.finditer(r":::\{admonition\} Erratum (E(\d)\.(\d+)): source note (\d{3}) \(([^)]*)\)[^\n]*\n"
                          r":class: warning\n(.*?):::", text, re.S):
@@ -189,7 +190,7 @@ def test_no_internal_id_without_a_legend(path):
 
 def test_every_erratum_in_the_appendix_has_its_box():
     boxes = set()
-    for path in CHAPTERS:
+    for path in CHAPTERS + APPENDICES:
         boxes |= {f"errata-e{s}-{i}" for s, i in re.findall(r"Erratum E(\d)\.(\d+): source note", markdown(path))}
     assert boxes == errata_labels()
 

@@ -82,7 +82,7 @@ class Entry:
     """A registered check: its syllabus id, the chapters that show it, its topic and its function (Chapter 1, §1.7)."""
 
     id: str
-    chapters: tuple[int, ...]
+    chapters: tuple[int | str, ...]  #: chapter numbers, and appendix letters ("B")
     topic: str
     fn: Callable[..., Report]
 
@@ -90,7 +90,7 @@ class Entry:
 REGISTRY: dict[str, Entry] = {}
 
 
-def register(check_id: str, chapters: tuple[int, ...]):
+def register(check_id: str, chapters: tuple[int | str, ...]):
     """Register a check under ``check_id`` for ``chapters``; it returns a timed :class:`Report` (Chapter 1, §1.7)."""
     def decorator(fn):
         @functools.wraps(fn)
@@ -116,10 +116,11 @@ def load_all() -> dict[str, Entry]:
     return REGISTRY
 
 
-def run_checks(chapter: int) -> Report:
-    """Run every derivation check registered for ``chapter`` and return one table (Chapter 1, §1.7)."""
+def run_checks(chapter: int | str) -> Report:
+    """Run every derivation check registered for ``chapter`` (a number, or an appendix letter such as ``"B"``) and
+    return one table (Chapter 1, §1.7)."""
     entries = [e for e in load_all().values() if chapter in e.chapters]
     if not entries:
-        chapters = sorted({c for e in REGISTRY.values() for c in e.chapters})
+        chapters = sorted({c for e in REGISTRY.values() for c in e.chapters}, key=str)
         raise ValueError(f"no derivation checks for chapter {chapter!r}; chapters with checks: {chapters}")
     return Report(row for entry in sorted(entries, key=lambda e: e.id) for row in entry.fn())

@@ -66,6 +66,25 @@ def entropy(p, base: float | None = None) -> np.ndarray | float:
     return float(out) if out.ndim == 0 else out
 
 
+def mutual_information(joint) -> float:
+    """``I(X; Y) = KL(P_XY || P_X P_Y)`` for a joint table ``joint[x, y]``
+    (Appendix B, §B.4, eq. (eq-mutual-information))."""
+    joint = validate.array(joint, "joint", ndim=2)
+    joint = validate.probability_rows(joint.reshape(1, -1), "joint").reshape(joint.shape)
+    product = np.outer(joint.sum(axis=1), joint.sum(axis=0))
+    return float(kl_divergence(joint.ravel(), product.ravel()))
+
+
+def conditional_entropy(joint) -> float:
+    """``H(X | Y) = -sum_{x, y} P(x, y) log P(x | y)`` for a joint table ``joint[x, y]`` (Appendix B, §B.4)."""
+    joint = validate.array(joint, "joint", ndim=2)
+    joint = validate.probability_rows(joint.reshape(1, -1), "joint").reshape(joint.shape)
+    p_y = joint.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(joint > 0, joint * (np.log(joint) - np.log(p_y)[None, :]), 0.0)
+    return float(-terms.sum())
+
+
 def maximal_coupling(p, q) -> np.ndarray:
     """A joint distribution ``C[x, y]`` with marginals ``p`` (rows) and ``q`` (columns) and
     ``Pr(X != Y) = TV(p, q)``, the smallest possible (Chapter 10, §10.4, {prf:ref}`thm-maximal-coupling`).
