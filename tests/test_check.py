@@ -24,6 +24,7 @@ from rlcore.exercises import (
     ch08,
     ch09,
     ch10,
+    ch11,
     framework,
     run_exercise,
 )
@@ -738,6 +739,68 @@ def mc_unnormalised_excess(p, q):  # forgets to divide the product of the excess
     return np.diag(overlap) + np.outer(p - overlap, q - overlap)
 
 
+def _npg(g, F, delta, damping=0.0, half=True, direction="natural", guard=True):
+    g, F = np.asarray(g, float), np.asarray(F, float) + damping * np.eye(len(g))
+    if direction == "natural":
+        x = np.linalg.pinv(F) @ g
+    elif direction == "euclidean":
+        x = g
+    else:  # F^{-1/2} g, the direction source 004 writes
+        w, Q = np.linalg.eigh(F)
+        x = Q @ (np.where(w > 1e-12, 1 / np.sqrt(np.clip(w, 1e-12, None)), 0.0) * (Q.T @ g))
+    scale = x @ F @ x
+    if guard and scale <= 0:
+        return np.zeros_like(g)
+    return np.sqrt((2 if half else 1) * delta / scale) * x
+
+
+def ngs_no_half(g, F, delta, damping=0.0):  # source 004: Delta^T F Delta <= delta
+    return _npg(g, F, delta, damping, half=False)
+
+
+def ngs_euclidean(g, F, delta, damping=0.0):  # a step along g, scaled to the trust region
+    return _npg(g, F, delta, damping, direction="euclidean")
+
+
+def ngs_sqrt_direction(g, F, delta, damping=0.0):  # F^{-1/2} g instead of F^{-1} g
+    return _npg(g, F, delta, damping, direction="sqrt")
+
+
+def ngs_ignores_damping(g, F, delta, damping=0.0):
+    return _npg(g, F, delta, 0.0)
+
+
+def ngs_no_guard(g, F, delta, damping=0.0):  # 0/0 at a zero gradient
+    with np.errstate(all="ignore"):
+        return _npg(g, F, delta, damping, guard=False)
+
+
+def _nsc(g_theta, F_theta, A, delta, gradient="inverse_transpose", fisher="both_sides"):
+    A = np.asarray(A, float)
+    A_inv = np.linalg.inv(A)
+    g = {"inverse_transpose": A_inv.T, "A": A, "none": np.eye(len(A))}[gradient] @ np.asarray(g_theta, float)
+    F = np.asarray(F_theta, float)
+    F = {"both_sides": A_inv.T @ F @ A_inv, "A": A @ F @ A.T, "none": F}[fisher]
+    x = np.linalg.solve((F + F.T) / 2, g)
+    return np.sqrt(2 * delta / (g @ x)) * x
+
+
+def nsc_gradient_times_A(g_theta, F_theta, A, delta):  # dJ/dphi = A g: the chain rule the wrong way round
+    return _nsc(g_theta, F_theta, A, delta, gradient="A")
+
+
+def nsc_fisher_untransformed(g_theta, F_theta, A, delta):  # F_phi = F_theta
+    return _nsc(g_theta, F_theta, A, delta, fisher="none")
+
+
+def nsc_fisher_wrong_sides(g_theta, F_theta, A, delta):  # F_phi = A F A^T
+    return _nsc(g_theta, F_theta, A, delta, fisher="A")
+
+
+def nsc_step_in_theta(g_theta, F_theta, A, delta):  # the natural step in theta, not in phi
+    return _nsc(g_theta, F_theta, np.eye(len(g_theta)), delta)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -804,6 +867,12 @@ CASES = [
     (ch10.check_maximal_coupling, info.maximal_coupling, [
         (mc_independent, "not a maximal one"), (mc_diagonal_only, "row sums"), (mc_transposed, "(X ~ p)"),
         (mc_unnormalised_excess, "row sums")]),
+    (ch11.check_natural_gradient_step, ch11.natural_gradient_step, [
+        (ngs_no_half, "mind the 1/2"), (ngs_euclidean, "diagonal F"), (ngs_sqrt_direction, "diagonal F"),
+        (ngs_ignores_damping, "damping"), (ngs_no_guard, "zero gradient")]),
+    (ch11.check_natural_step_in_new_coordinates, ch11.natural_step_in_new_coordinates, [
+        (nsc_gradient_times_A, "a diagonal A"), (nsc_fisher_untransformed, "A = 2 I"), (nsc_fisher_wrong_sides, "A = 2 I"),
+        (nsc_step_in_theta, "A = 2 I")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),
