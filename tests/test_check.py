@@ -871,8 +871,8 @@ CASES = [
         (ngs_no_half, "mind the 1/2"), (ngs_euclidean, "diagonal F"), (ngs_sqrt_direction, "diagonal F"),
         (ngs_ignores_damping, "damping"), (ngs_no_guard, "zero gradient")]),
     (ch11.check_natural_step_in_new_coordinates, ch11.natural_step_in_new_coordinates, [
-        (nsc_gradient_times_A, "a diagonal A"), (nsc_fisher_untransformed, "A = 2 I"), (nsc_fisher_wrong_sides, "A = 2 I"),
-        (nsc_step_in_theta, "A = 2 I")]),
+        (nsc_gradient_times_A, "a diagonal A"), (nsc_fisher_untransformed, "A = 2 I"),
+        (nsc_fisher_wrong_sides, "A = 2 I"), (nsc_step_in_theta, "A = 2 I")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

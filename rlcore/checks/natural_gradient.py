@@ -30,7 +30,7 @@ def random_spd(rng: np.random.Generator, n: int, condition: float = 100.0) -> np
 def dc42_singular_softmax_fisher(seed: int = 42):
     """DC-42 (Chapter 11, §11.3): ``F = diag(p) - p p^T`` has the null vector ``1`` and rank ``K - 1``; the damped
     direction ``(F + lam I)^{-1} g`` tends to the pseudo-inverse direction ``F^+ g`` as ``lam -> 0``
-    (eq. (eq-softmax-fisher) of Chapter 10)."""
+    (Chapter 10, §10.7, eq. (eq-softmax-fisher))."""
     rng = np.random.default_rng(seed)
     p = softmax_policy(rng.normal(size=(1, 6)))[0]
     F = softmax_fisher(p)

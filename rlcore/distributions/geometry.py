@@ -15,7 +15,7 @@ from ..base import validate
 
 
 def flat_grad(output: torch.Tensor, params: Sequence[torch.Tensor], create_graph: bool = False) -> torch.Tensor:
-    """``d output / d params`` as one flat vector; parameters the output does not use get zeros (Chapter 11)."""
+    """``d output / d params`` as one flat vector; parameters the output does not use get zeros (Chapter 13)."""
     params = list(params)
     grads = torch.autograd.grad(output, params, create_graph=create_graph, allow_unused=True)
     return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, params)])
@@ -23,7 +23,7 @@ def flat_grad(output: torch.Tensor, params: Sequence[torch.Tensor], create_graph
 
 def fisher_vector_product(kl: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], v: torch.Tensor,
                           damping: float = 0.0) -> torch.Tensor:
-    """``(F + damping I) v`` with ``F = d^2 KL(pi_old || pi_theta) / d theta^2`` at ``theta = theta_old`` (Chapter 11).
+    """``(F + damping I) v`` with ``F = d^2 KL(pi_old || pi_theta) / d theta^2`` at ``theta = theta_old`` (Chapter 13).
 
     Two backward passes (Pearlmutter's trick): ``g = dKL/dtheta`` with its graph, then
     ``d (g . v) / dtheta``. ``kl()`` must return the mean KL between the *detached* old policy

@@ -61,13 +61,14 @@ def sigmoid_logits(theta) -> np.ndarray:
 
 def sigmoid_policy_gradient(mdp: FiniteMDP, theta) -> np.ndarray:
     """``dJ/dtheta_s`` for ``pi(a=1|s) = sigmoid(theta_s)`` in a two-action MDP (Chapter 11, §11.4): the softmax
-    gradient of Chapter 6 with respect to the second logit of each state."""
+    gradient of Chapter 6, §6.4, with respect to the second logit of each state."""
     return softmax_policy_gradient(mdp, sigmoid_logits(theta))[:, 1]
 
 
 def sigmoid_policy_fisher(mdp: FiniteMDP, theta) -> np.ndarray:
     """The state-averaged Fisher matrix of ``pi(a=1|s) = sigmoid(theta_s)``: diagonal, with entries
-    ``d^pi(s) u_s (1 - u_s)``, ``u_s = sigmoid(theta_s)`` (Chapter 11, §11.4, eq. (eq-policy-fisher) of Chapter 10)."""
+    ``d^pi(s) u_s (1 - u_s)``, ``u_s = sigmoid(theta_s)`` (Chapter 11, §11.4; Chapter 10, §10.7,
+    eq. (eq-policy-fisher))."""
     full = policy_fisher(mdp, sigmoid_logits(theta))
     return full[1::2, 1::2]  # the rows and columns of the second logit of each state
 
@@ -117,8 +118,8 @@ def _parametrisation(mdp, name):
 
 
 def surrogate(mdp: FiniteMDP, theta_old, theta) -> float:
-    """``L(theta) = 1/(1 - gamma) E_{s ~ d^old, a ~ pi_theta}[A^old(s, a)]``, the surrogate of Chapter 9 for tabular
-    softmax logits (Chapter 11, §11.5)."""
+    """``L(theta) = 1/(1 - gamma) E_{s ~ d^old, a ~ pi_theta}[A^old(s, a)]``, the surrogate of Chapter 9, §9.4, for
+    tabular softmax logits (Chapter 11, §11.5)."""
     pi_old, pi = softmax_policy(theta_old), softmax_policy(theta)
     d = occupancy(mdp, pi_old)
     V = np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * policy_transition(mdp, pi_old), policy_reward(mdp, pi_old))
