@@ -130,11 +130,12 @@ def surrogate(mdp: FiniteMDP, theta_old, theta) -> float:
 def dual_ascent(mdp: FiniteMDP, theta_old, epsilon: float, iterations: int = 300, inner_steps: int = 20,
                 step_size: float = 0.5, multiplier_rate: float = 50.0, multiplier: float = 1.0) -> dict:
     """Dual gradient ascent on ``max L(theta)`` subject to ``KL(pi_old || pi_theta) <= epsilon``, the KL averaged
-    over ``d^old`` (Chapter 11, §11.5, A-34).
+    over ``d^old`` (Chapter 11, §11.5).
 
-    Each iteration takes ``inner_steps`` gradient steps on the Lagrangian ``L(theta) - nu (KL - epsilon)`` in
-    ``theta``, then moves the multiplier ``nu <- max(0, nu + multiplier_rate (KL - epsilon))``. Returns the
-    histories of the surrogate, the KL and ``nu``, and the final ``theta``.
+    Each iteration takes ``inner_steps`` gradient steps of size ``step_size / (1 + nu)`` on the Lagrangian
+    ``L(theta) - nu (KL - epsilon)`` in ``theta``, then moves the multiplier,
+    ``nu <- max(0, nu + multiplier_rate (KL - epsilon))``, eq. (eq-dual-ascent). Returns the histories of the
+    surrogate, the KL and ``nu``, and the final ``theta``.
     """
     theta_old = validate.array(theta_old, "theta_old", shape=(mdp.n_states, mdp.n_actions))
     epsilon = validate.real(epsilon, "epsilon", low=0.0, low_open=True)
@@ -151,7 +152,8 @@ def dual_ascent(mdp: FiniteMDP, theta_old, epsilon: float, iterations: int = 300
             grad_l = d[:, None] * pi * (A - np.sum(pi * A, axis=1, keepdims=True)) / (1 - mdp.gamma)
             # d/dtheta of sum_s d(s) KL(pi_old(.|s) || pi(.|s)) = d(s) (pi(.|s) - pi_old(.|s))
             grad_kl = d[:, None] * (pi - pi_old)
-            theta = theta + step_size * (grad_l - nu * grad_kl)
+            # the Lagrangian's curvature grows with nu (the KL term's Hessian is nu F): shrink the step to match
+            theta = theta + step_size / (1 + nu) * (grad_l - nu * grad_kl)
         kl = mean_kl(d, pi_old, softmax_policy(theta))
         nu = max(0.0, nu + multiplier_rate * (kl - epsilon))
         history["surrogate"].append(surrogate(mdp, theta_old, theta))
