@@ -25,6 +25,7 @@ from rlcore.exercises import (
     ch09,
     ch10,
     ch11,
+    ch12,
     framework,
     run_exercise,
 )
@@ -801,6 +802,93 @@ def nsc_step_in_theta(g_theta, F_theta, A, delta):  # the natural step in theta,
     return _nsc(g_theta, F_theta, np.eye(len(g_theta)), delta)
 
 
+def _pd_terms(P, r, rho0, pi, pi_new, gamma):
+    mdp = _mdp(P, r, gamma, rho0)
+    pi, pi_new = np.asarray(pi, float), np.asarray(pi_new, float)
+    A = exact.advantages(mdp, pi)
+    return mdp, pi, pi_new, A, np.sum(pi_new * A, axis=1)
+
+
+def pd_old_states(P, r, rho0, pi, pi_new, gamma):  # the surrogate: d^pi instead of d^{pi_new}
+    mdp, pi, pi_new, A, a_bar = _pd_terms(P, r, rho0, pi, pi_new, gamma)
+    return float(exact.occupancy(mdp, pi) @ a_bar / (1 - gamma))
+
+
+def pd_no_factor(P, r, rho0, pi, pi_new, gamma):  # forgets 1/(1 - gamma)
+    mdp, pi, pi_new, A, a_bar = _pd_terms(P, r, rho0, pi, pi_new, gamma)
+    return float(exact.occupancy(mdp, pi_new) @ a_bar)
+
+
+def pd_new_advantage(P, r, rho0, pi, pi_new, gamma):  # the advantage of the new policy over itself: always 0
+    mdp, pi, pi_new, A, a_bar = _pd_terms(P, r, rho0, pi, pi_new, gamma)
+    A_new = exact.advantages(mdp, pi_new)
+    return float(exact.occupancy(mdp, pi_new) @ np.sum(pi_new * A_new, axis=1) / (1 - gamma))
+
+
+def _cpi(P, r, rho0, pi, gamma, alpha_rule="book", reverse=False):
+    mdp = _mdp(P, r, gamma, rho0)
+    pi = np.asarray(pi, float)
+    A = exact.advantages(mdp, pi)
+    greedy = np.eye(A.shape[1])[np.argmax(A, axis=1)]
+    a_bar = np.sum(greedy * A, axis=1)
+    mean = exact.occupancy(mdp, pi) @ a_bar
+    eps = np.max(np.abs(A)) if alpha_rule == "eps_sa" else np.max(np.abs(a_bar))
+    if mean <= 0:
+        alpha = 0.0
+    elif alpha_rule == "one":
+        alpha = 1.0
+    elif alpha_rule == "no_factor":
+        alpha = min(1.0, mean / (4 * gamma * eps))
+    else:
+        alpha = min(1.0, (1 - gamma) * mean / (4 * gamma * eps))
+    mixed = (1 - alpha) * greedy + alpha * pi if reverse else (1 - alpha) * pi + alpha * greedy
+    return mixed, alpha
+
+
+def cpi_policy_iteration(P, r, rho0, pi, gamma):  # alpha = 1: plain policy iteration
+    return _cpi(P, r, rho0, pi, gamma, alpha_rule="one")
+
+
+def cpi_eps_over_actions(P, r, rho0, pi, gamma):  # eps = max_{s,a} |A| instead of max_s |sum_a pi' A|
+    return _cpi(P, r, rho0, pi, gamma, alpha_rule="eps_sa")
+
+
+def cpi_no_discount_factor(P, r, rho0, pi, gamma):  # the source's bound without 1/(1 - gamma) (erratum E0.16)
+    return _cpi(P, r, rho0, pi, gamma, alpha_rule="no_factor")
+
+
+def cpi_reversed_mixture(P, r, rho0, pi, gamma):  # (1 - alpha) pi' + alpha pi
+    return _cpi(P, r, rho0, pi, gamma, reverse=True)
+
+
+def _trpo(P, r, rho0, pi, pi_new, gamma, square=True, divergence="tv", with_J=True, power=2):
+    mdp, pi, pi_new, A, a_bar = _pd_terms(P, r, rho0, pi, pi_new, gamma)
+    gain = exact.occupancy(mdp, pi) @ a_bar / (1 - gamma)
+    if divergence == "tv":
+        D = np.max(0.5 * np.abs(pi - pi_new).sum(axis=1)) ** (2 if square else 1)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            D = np.max(np.sum(np.where(pi > 0, pi * np.log(pi / pi_new), 0.0), axis=1))
+    J = exact.expected_return(mdp, pi) if with_J else 0.0
+    return float(J + gain - 4 * np.max(np.abs(A)) * gamma / (1 - gamma) ** power * D)
+
+
+def trpo_no_square(P, r, rho0, pi, pi_new, gamma):  # max TV, not its square
+    return _trpo(P, r, rho0, pi, pi_new, gamma, square=False)
+
+
+def trpo_kl(P, r, rho0, pi, pi_new, gamma):  # the KL form: also a bound, but not the one asked for
+    return _trpo(P, r, rho0, pi, pi_new, gamma, divergence="kl")
+
+
+def trpo_gain_only(P, r, rho0, pi, pi_new, gamma):  # forgets J(pi)
+    return _trpo(P, r, rho0, pi, pi_new, gamma, with_J=False)
+
+
+def trpo_one_power(P, r, rho0, pi, pi_new, gamma):  # (1 - gamma) instead of (1 - gamma)^2
+    return _trpo(P, r, rho0, pi, pi_new, gamma, power=1)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -873,6 +961,14 @@ CASES = [
     (ch11.check_natural_step_in_new_coordinates, ch11.natural_step_in_new_coordinates, [
         (nsc_gradient_times_A, "a diagonal A"), (nsc_fisher_untransformed, "A = 2 I"),
         (nsc_fisher_wrong_sides, "A = 2 I"), (nsc_step_in_theta, "A = 2 I")]),
+    (ch12.check_performance_difference, ch12.performance_difference, [
+        (pd_old_states, "two-state"), (pd_no_factor, "two-state"), (pd_new_advantage, "two-state")]),
+    (ch12.check_cpi_step, ch12.cpi_step, [
+        (cpi_policy_iteration, "alpha"), (cpi_eps_over_actions, "alpha"), (cpi_no_discount_factor, "alpha"),
+        (cpi_reversed_mixture, "pi_next")]),
+    (ch12.check_trpo_lower_bound, ch12.trpo_lower_bound, [
+        (trpo_no_square, "the bound"), (trpo_kl, "the bound"), (trpo_gain_only, "the bound"),
+        (trpo_one_power, "the bound")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

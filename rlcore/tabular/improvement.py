@@ -152,3 +152,33 @@ def values_difference(mdp: FiniteMDP, pi, pi_new) -> np.ndarray:
     """``V^{pi_new}(s) - V^pi(s)`` for every start state, by two evaluations (Chapter 12, §12.1)."""
     pi, pi_new = _policies(mdp, pi, pi_new)
     return _solve(mdp, pi_new)[0] - _solve(mdp, pi)[0]
+
+
+def greedy_improvement(mdp: FiniteMDP, pi) -> np.ndarray:
+    """The deterministic policy ``pi'(s) = argmax_a A^pi(s, a)`` as an ``(S, A)`` table, ties to the lowest action
+    (Chapter 12, §12.3)."""
+    require_mdp(mdp).require_discounted("the greedy improvement")
+    pi = as_policy(pi, mdp.n_states, mdp.n_actions)
+    return np.eye(mdp.n_actions)[np.argmax(_solve(mdp, pi)[1], axis=1)]
+
+
+def cpi_step(mdp: FiniteMDP, pi) -> tuple[np.ndarray, float]:
+    """One step of conservative policy iteration: ``((1 - alpha*) pi + alpha* pi', alpha*)`` with ``pi'`` greedy with
+    respect to ``A^pi`` and ``alpha*`` of eq. (eq-cpi-alpha) (Chapter 12, §12.3)."""
+    greedy = greedy_improvement(mdp, pi)
+    alpha = cpi_step_size(mdp, pi, greedy)
+    return mixture(as_policy(pi, mdp.n_states, mdp.n_actions), greedy, alpha), alpha
+
+
+def conservative_policy_iteration(mdp: FiniteMDP, pi0, iterations: int) -> dict:
+    """``iterations`` steps of :func:`cpi_step` from ``pi0``; returns the policies, ``J`` and the step sizes
+    (Chapter 12, §12.3)."""
+    pi = as_policy(pi0, mdp.n_states, mdp.n_actions, "pi0")
+    iterations = validate.integer(iterations, "iterations", low=0)
+    history = {"J": [float(mdp.rho0 @ _solve(mdp, pi)[0])], "alpha": [], "policy": [pi]}
+    for _ in range(iterations):
+        pi, alpha = cpi_step(mdp, pi)
+        history["alpha"].append(alpha)
+        history["J"].append(float(mdp.rho0 @ _solve(mdp, pi)[0]))
+        history["policy"].append(pi)
+    return history
