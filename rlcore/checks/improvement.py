@@ -233,37 +233,6 @@ def dc65_state_drift(count: int = 1000, seed: int = 65, horizon: int = 30):
     ]
 
 
-def minorize_maximize(mdp, theta0, penalty: float, iterations: int = 15, inner_steps: int = 200,
-                      step_size: float = 0.5) -> dict:
-    """Monotonic improvement by minorise-maximise on tabular softmax logits (Chapter 12, §12.5, eq. (eq-mm)).
-
-    ``M_k(theta) = J(pi_k) + L_{pi_k}(pi_theta) - penalty sum_s KL(pi_k(.|s) || pi_theta(.|s))`` is below ``J``
-    whenever ``penalty >= 4 eps gamma / (1 - gamma)^2`` (the sum over states exceeds the maximum), and equal to it
-    at ``pi_k``; each outer step improves ``M_k`` by gradient ascent. Returns ``J`` and ``M_k`` before and after.
-    """
-    theta = np.asarray(theta0, float).copy()
-    history = {"J": [exact.expected_return(mdp, softmax_policy(theta))], "M_gain": [], "penalty_ok": []}
-    for _ in range(iterations):
-        old = softmax_policy(theta)
-        d, A = exact.occupancy(mdp, old), exact.advantages(mdp, old)
-        history["penalty_ok"].append(penalty >= 4 * np.max(np.abs(A)) * mdp.gamma / (1 - mdp.gamma) ** 2)
-
-        def M(t, old=old, d=d, A=A):
-            pi = softmax_policy(t)
-            return float(d @ np.sum(pi * A, axis=1) / (1 - mdp.gamma) - penalty * np.sum(kl_divergence(old, pi)))
-
-        new = theta.copy()
-        for _ in range(inner_steps):
-            pi = softmax_policy(new)
-            grad_l = d[:, None] * pi * (A - np.sum(pi * A, axis=1, keepdims=True)) / (1 - mdp.gamma)
-            new = new + step_size / (1 + penalty) * (grad_l - penalty * (pi - old))
-        history["M_gain"].append(M(new) - M(theta))
-        theta = new
-        history["J"].append(exact.expected_return(mdp, softmax_policy(theta)))
-    history["theta"] = theta
-    return history
-
-
 @register("DC-66", chapters=(12,))
 def dc66_monotonic_improvement(count: int = 20, seed: int = 66):
     """DC-66 (Chapter 12, §12.5): minorise-maximise with the KL penalty of DC-63 improves ``J`` at every step, by at
@@ -273,7 +242,7 @@ def dc66_monotonic_improvement(count: int = 20, seed: int = 66):
         theta0 = np.log(np.clip(pi, 1e-6, None))
         A = exact.advantages(mdp, pi)
         penalty = 4 * np.max(np.abs(A)) * mdp.gamma / (1 - mdp.gamma) ** 2 * 2  # twice the bound's constant
-        history = minorize_maximize(mdp, theta0, penalty, iterations=8, inner_steps=50)
+        history = imp.minorize_maximize(mdp, theta0, penalty, iterations=8, inner_steps=50)
         steps = np.diff(history["J"])
         ok = np.array(history["penalty_ok"])  # the guarantee needs the penalty to cover the current constant
         worst_monotone = max(worst_monotone, float(np.max(-steps[ok]))) if ok.any() else worst_monotone

@@ -14,6 +14,7 @@ from ..base import validate
 from .exact import policy_transition, require_mdp
 from .information import kl_divergence, total_variation
 from .mdp import FiniteMDP, as_policy
+from .policy_gradient import softmax_policy
 
 
 def _policies(mdp: FiniteMDP, pi, pi_new) -> tuple[np.ndarray, np.ndarray]:
@@ -48,14 +49,15 @@ def performance_difference(mdp: FiniteMDP, pi, pi_new) -> float:
 
 def surrogate_advantage(mdp: FiniteMDP, pi, pi_new) -> float:
     """``L_pi(pi_new) = 1/(1 - gamma) E_{s ~ d^pi, a ~ pi_new}[A^pi(s, a)]``: the performance difference with the
-    old policy's states (Chapter 12, §12.2, eq. (eq-surrogate) of Chapter 9)."""
+    old policy's states (Chapter 12, §12.2; Chapter 9, §9.4, eq. (eq-surrogate))."""
     pi, pi_new = _policies(mdp, pi, pi_new)
     _, A, d = _solve(mdp, pi)
     return float(d @ np.sum(pi_new * A, axis=1) / (1 - mdp.gamma))
 
 
 def mixture(pi, pi_new, alpha: float) -> np.ndarray:
-    """``(1 - alpha) pi + alpha pi_new``, conservative policy iteration's update (Chapter 12, §12.3)."""
+    """``(1 - alpha) pi + alpha pi_new``, conservative policy iteration's update (Chapter 12, §12.3,
+    eq. (eq-cpi-mixture))."""
     alpha = validate.real(alpha, "alpha", low=0.0, high=1.0)
     pi, pi_new = np.asarray(pi, float), np.asarray(pi_new, float)
     if pi.shape != pi_new.shape:
@@ -181,4 +183,35 @@ def conservative_policy_iteration(mdp: FiniteMDP, pi0, iterations: int) -> dict:
         history["alpha"].append(alpha)
         history["J"].append(float(mdp.rho0 @ _solve(mdp, pi)[0]))
         history["policy"].append(pi)
+    return history
+
+
+def minorize_maximize(mdp, theta0, penalty: float, iterations: int = 15, inner_steps: int = 200,
+                      step_size: float = 0.5) -> dict:
+    """Monotonic improvement by minorise-maximise on tabular softmax logits (Chapter 12, §12.5, eq. (eq-mm)).
+
+    ``M_k(theta) = J(pi_k) + L_{pi_k}(pi_theta) - penalty sum_s KL(pi_k(.|s) || pi_theta(.|s))`` is below ``J``
+    whenever ``penalty >= 4 eps gamma / (1 - gamma)^2`` (the sum over states exceeds the maximum), and equal to it
+    at ``pi_k``; each outer step improves ``M_k`` by gradient ascent. Returns ``J`` and ``M_k`` before and after.
+    """
+    theta = np.asarray(theta0, float).copy()
+    history = {"J": [float(mdp.rho0 @ _solve(mdp, softmax_policy(theta))[0])], "M_gain": [], "penalty_ok": []}
+    for _ in range(iterations):
+        old = softmax_policy(theta)
+        _, A, d = _solve(mdp, old)
+        history["penalty_ok"].append(penalty >= 4 * np.max(np.abs(A)) * mdp.gamma / (1 - mdp.gamma) ** 2)
+
+        def M(t, old=old, d=d, A=A):
+            pi = softmax_policy(t)
+            return float(d @ np.sum(pi * A, axis=1) / (1 - mdp.gamma) - penalty * np.sum(kl_divergence(old, pi)))
+
+        new = theta.copy()
+        for _ in range(inner_steps):
+            pi = softmax_policy(new)
+            grad_l = d[:, None] * pi * (A - np.sum(pi * A, axis=1, keepdims=True)) / (1 - mdp.gamma)
+            new = new + step_size / (1 + penalty) * (grad_l - penalty * (pi - old))
+        history["M_gain"].append(M(new) - M(theta))
+        theta = new
+        history["J"].append(float(mdp.rho0 @ _solve(mdp, softmax_policy(theta))[0]))
+    history["theta"] = theta
     return history
