@@ -1,0 +1,66 @@
+"""Minimising quadratics ``f(x) = 1/2 x^T A x - b^T x`` in numpy: steepest descent with exact line searches and
+conjugate gradient with its full history (Appendix C; Chapter 13).
+
+These are the teaching versions, which keep every iterate, residual and direction so that their properties can be
+checked; TRPO uses :func:`rlcore.distributions.geometry.conjugate_gradient`, which needs only products ``A v``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import validate
+
+
+def _system(A, b) -> tuple[np.ndarray, np.ndarray]:
+    b = validate.array(b, "b", ndim=1)
+    A = validate.array(A, "A", shape=(b.size, b.size))
+    if not np.allclose(A, A.T, rtol=1e-10, atol=1e-12):
+        raise ValueError(f"A must be symmetric, got a matrix whose largest asymmetry is {np.max(np.abs(A - A.T)):.3g}")
+    return A, b
+
+
+def steepest_descent(A, b, iters: int) -> dict:
+    """``x_{k+1} = x_k + alpha_k r_k`` with ``r_k = b - A x_k`` and the exact step ``alpha_k = r^T r / r^T A r``, from
+    ``x_0 = 0`` (Chapter 13, §13.1; Appendix C). Returns the iterates and residuals, each of shape ``(k + 1, n)``."""
+    A, b = _system(A, b)
+    iters = validate.integer(iters, "iters", low=0)
+    x = np.zeros_like(b)
+    xs, rs = [x.copy()], [b.copy()]
+    for _ in range(iters):
+        r = b - A @ x
+        rAr = r @ A @ r
+        if rAr <= 0:
+            break
+        x = x + (r @ r) / rAr * r
+        xs.append(x.copy())
+        rs.append(b - A @ x)
+    return {"x": np.array(xs), "r": np.array(rs)}
+
+
+def conjugate_gradient_history(A, b, iters: int | None = None, tol: float = 0.0) -> dict:
+    """Conjugate gradient from ``x_0 = 0``, keeping its iterates, residuals, directions and both forms of ``beta``
+    (Chapter 13, §13.1; Appendix C): ``alpha_k = r_k^T r_k / p_k^T A p_k``,
+    ``beta_{k+1} = r_{k+1}^T r_{k+1} / r_k^T r_k = -r_{k+1}^T A p_k / p_k^T A p_k``. Stops after ``iters`` steps
+    (default ``n``) or when ``|r| <= tol |b|``."""
+    A, b = _system(A, b)
+    iters = b.size if iters is None else validate.integer(iters, "iters", low=0)
+    tol = validate.real(tol, "tol", low=0.0)
+    x, r = np.zeros_like(b), b.copy()
+    p = r.copy()
+    out = {"x": [x.copy()], "r": [r.copy()], "p": [], "beta": [], "beta_conjugacy": []}
+    for _ in range(iters):
+        if np.linalg.norm(r) <= tol * np.linalg.norm(b) or r @ r == 0:
+            break
+        Ap = A @ p
+        alpha = (r @ r) / (p @ Ap)
+        x = x + alpha * p
+        r_new = r - alpha * Ap
+        out["p"].append(p.copy())
+        out["beta"].append((r_new @ r_new) / (r @ r))
+        out["beta_conjugacy"].append(-(r_new @ Ap) / (p @ Ap))
+        p = r_new + out["beta"][-1] * p
+        r = r_new
+        out["x"].append(x.copy())
+        out["r"].append(r.copy())
+    return {k: np.array(v) for k, v in out.items()}
