@@ -35,7 +35,7 @@ def tiny_categorical_logits(flat: torch.Tensor, states: torch.Tensor) -> torch.T
 def dc45_fisher_three_ways(seed: int = 45):
     """DC-45 (Chapter 13, §13.2): ``F = E_s[J_s^T M_s J_s]`` with ``M = diag(p) - p p^T`` for softmax logits and
     ``M = diag(1/sigma^2, 2)`` for a Gaussian's ``(mu, log sigma)``, against score outer products and the Hessian of
-    the mean KL (eq. (eq-fisher-jmj))."""
+    the mean KL."""
     generator = torch.Generator().manual_seed(seed)
     flat = torch.randn(39, generator=generator, dtype=torch.float64) * 0.5
     states = torch.randn(5, 2, generator=generator, dtype=torch.float64)
@@ -83,8 +83,7 @@ def dc45_fisher_three_ways(seed: int = 45):
 @register("DC-46", chapters=(13,))
 def dc46_pearlmutter(seed: int = 46):
     """DC-46 (Chapter 13, §13.2): ``grad(grad f . v) = (Hessian f) v`` for a constant ``v``; the Fisher-vector product
-    of the mean KL equals ``F v``; a ``v`` that depends on the parameters adds ``(dv/dtheta)^T grad f``
-    (eq. (eq-pearlmutter))."""
+    of the mean KL equals ``F v``; a ``v`` that depends on the parameters adds ``(dv/dtheta)^T grad f``."""
     generator = torch.Generator().manual_seed(seed)
     flat = torch.randn(39, generator=generator, dtype=torch.float64) * 0.5
     states = torch.randn(5, 2, generator=generator, dtype=torch.float64)
@@ -127,7 +126,7 @@ def dc46_pearlmutter(seed: int = 46):
 def dc56_steepest_descent(seed: int = 56):
     """DC-56 (Chapter 13, §13.1): steepest descent with exact line searches on ``1/2 x^T A x - b^T x`` converges to
     ``A^{-1} b``; successive residuals are orthogonal; the energy-norm error contracts by at most
-    ``(kappa - 1)/(kappa + 1)`` per step (eq. (eq-steepest-descent-rate))."""
+    ``(kappa - 1)/(kappa + 1)`` per step."""
     rng = np.random.default_rng(seed)
     A, b = random_spd(rng, 8, condition=20.0), rng.normal(size=8)
     x_star = np.linalg.solve(A, b)
@@ -155,7 +154,7 @@ def dc56_steepest_descent(seed: int = 56):
 def dc57_conjugate_gradient(seed: int = 57):
     """DC-57 (Chapter 13, §13.1): conjugate gradient's directions are ``A``-conjugate and its residuals orthogonal; it
     is exact after ``n`` steps, or after as many steps as ``A`` has distinct eigenvalues; its two ``beta`` formulas
-    agree; it converges for a singular PSD ``A`` with ``b`` in its range (eq. (eq-cg-beta))."""
+    agree; it converges for a singular PSD ``A`` with ``b`` in its range."""
     rng = np.random.default_rng(seed)
     n = 20
     Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
@@ -220,7 +219,7 @@ def dc58_line_search(seed: int = 30):
     """DC-58 (Chapter 13, §13.3): with a large ``delta`` the full natural step breaks the exact KL constraint, and
     backtracking returns the first ``j`` whose step ``0.5^j Delta`` meets both ``KL <= delta`` and a positive
     surrogate gain; with a small ``delta`` the full step's KL is ``delta (1 + O(sqrt(delta)))`` and at most one
-    halving is needed (eq. (eq-line-search))."""
+    halving is needed."""
     theta, g, F, kl, gain = line_search_setting(seed)
     rows = []
     for delta in (0.5, 1e-3, 1e-4):
