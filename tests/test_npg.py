@@ -34,7 +34,7 @@ def test_singular_fisher_damping_and_zero_gradient():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(g=np.ones(2), F=np.eye(3), delta=0.1), "F must have shape"),
+    (dict(g=np.ones(2), F=np.eye(3), delta=0.1), "F must be a square matrix"),
     (dict(g=np.ones(2), F=np.array([[1.0, 0.5], [0.0, 1.0]]), delta=0.1), "F must be symmetric"),
     (dict(g=np.ones(2), F=np.eye(2), delta=0.0), "delta"),
     (dict(g=np.ones(2), F=np.eye(2), delta=0.1, damping=-1.0), "damping"),

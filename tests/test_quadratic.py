@@ -26,7 +26,7 @@ def test_steepest_descent_zig_zags_on_an_elongated_bowl():
 
 @pytest.mark.parametrize("A, b, message", [
     (np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2), "symmetric"),
-    (np.eye(3), np.ones(2), "A must have shape"),
+    (np.eye(3), np.ones(2), "A must be a square matrix of shape \\(2, 2\\)"),
     (np.eye(2), np.array([1.0, np.inf]), "b"),
 ])
 def test_bad_systems_are_named(A, b, message):

@@ -14,10 +14,7 @@ from . import validate
 
 def _system(A, b) -> tuple[np.ndarray, np.ndarray]:
     b = validate.array(b, "b", ndim=1)
-    A = validate.array(A, "A", shape=(b.size, b.size))
-    if not np.allclose(A, A.T, rtol=1e-10, atol=1e-12):
-        raise ValueError(f"A must be symmetric, got a matrix whose largest asymmetry is {np.max(np.abs(A - A.T)):.3g}")
-    return A, b
+    return validate.symmetric_matrix(A, "A", b.size), b
 
 
 def steepest_descent(A, b, iters: int) -> dict:

@@ -141,6 +141,18 @@ def discount(gamma, name: str = "gamma") -> float:
     return real(gamma, name, low=0.0, high=1.0)
 
 
+def symmetric_matrix(x, name: str, n: int | None = None, rtol: float = 1e-9, atol: float = 1e-12) -> np.ndarray:
+    """``x`` as a finite square float64 matrix (``n x n`` if given), symmetric to ``rtol``/``atol`` (Appendix A)."""
+    x = array(x, name, ndim=2)
+    if x.shape[0] != x.shape[1] or (n is not None and x.shape[0] != n):
+        expected = f"({n}, {n})" if n is not None else "(n, n)"
+        raise ValueError(f"{name} must be a square matrix of shape {expected}, got {x.shape}")
+    if not np.allclose(x, x.T, rtol=rtol, atol=atol):
+        raise ValueError(f"{name} must be symmetric, got a matrix whose largest asymmetry is "
+                         f"{np.max(np.abs(x - x.T)):.3g}")
+    return x
+
+
 def one_of(x, name: str, choices) -> object:
     """``x`` unchanged if it is one of ``choices`` (Appendix A)."""
     if x not in choices:

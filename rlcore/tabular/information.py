@@ -104,13 +104,7 @@ def maximal_coupling(p, q) -> np.ndarray:
 
 
 def _covariance(cov, name: str, n: int | None = None) -> np.ndarray:
-    cov = validate.array(cov, name, ndim=2)
-    if cov.shape[0] != cov.shape[1] or (n is not None and cov.shape[0] != n):
-        expected = f"({n}, {n})" if n is not None else "(n, n)"
-        raise ValueError(f"{name} must be a square matrix of shape {expected}, got {cov.shape}")
-    if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12):
-        raise ValueError(f"{name} must be symmetric, got a matrix whose largest asymmetry is "
-                         f"{np.max(np.abs(cov - cov.T)):.3g}")
+    cov = validate.symmetric_matrix(cov, name, n)
     smallest = np.linalg.eigvalsh(cov).min()
     if smallest <= 0:
         raise ValueError(f"{name} must be positive definite, got smallest eigenvalue {smallest:.3g}")

@@ -19,10 +19,7 @@ from .policy_gradient import policy_fisher, softmax_policy, softmax_policy_gradi
 
 def _gradient_and_fisher(g, F) -> tuple[np.ndarray, np.ndarray]:
     g = validate.array(g, "g", ndim=1)
-    F = validate.array(F, "F", shape=(g.size, g.size))
-    if not np.allclose(F, F.T, rtol=1e-9, atol=1e-12):
-        raise ValueError(f"F must be symmetric, got a matrix whose largest asymmetry is {np.max(np.abs(F - F.T)):.3g}")
-    return g, F
+    return g, validate.symmetric_matrix(F, "F", g.size)
 
 
 def natural_direction(g, F, damping: float = 0.0) -> np.ndarray:
