@@ -2,6 +2,7 @@
 worked solutions that pass their checkers, graded questions whose keys are right, and a student
 edition that differs from the chapter only by the solution cells it removes."""
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -145,3 +146,19 @@ def test_pen_and_paper_problems_are_never_called_exercises():
     assert config["numfig_format"]["exercise"] == "Problem %s"  # coding exercises are "Exercise N.k"
     assert config["exercise_style"] == "solution_follow_exercise"  # else solutions say "Solution to Exercise N.k"
 
+
+
+def test_appendix_numbers_carry_their_letter():
+    spec = importlib.util.spec_from_file_location("appendix_numbers", ROOT / "book/_ext/appendix_numbers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    class Env:  # the part of Sphinx's build environment the extension reads
+        toc_fignumbers = {"book/app_c_conjugate_gradient": {"figure": {"f": (3,)},
+                                                            "displaymath": {"a": (5,), "b": (4,)}},
+                          "book/ch10_distances": {"figure": {"g": (10, 1)}}}
+
+    module._renumber(None, Env)
+    assert Env.toc_fignumbers["book/app_c_conjugate_gradient"] == {"figure": {"f": ("C", 1)},
+                                                                    "displaymath": {"b": ("C", 1), "a": ("C", 2)}}
+    assert Env.toc_fignumbers["book/ch10_distances"]["figure"]["g"] == (10, 1)  # chapters keep Sphinx's numbers
