@@ -26,6 +26,7 @@ from rlcore.exercises import (
     ch10,
     ch11,
     ch12,
+    ch13,
     framework,
     run_exercise,
 )
@@ -889,6 +890,51 @@ def trpo_one_power(P, r, rho0, pi, pi_new, gamma):  # (1 - gamma) instead of (1 
     return _trpo(P, r, rho0, pi, pi_new, gamma, power=1)
 
 
+def _cg(Avp, b, iters, tol, beta_rule="ratio", alpha_rule="p", use_tol=True):
+    b = np.asarray(b, float)
+    x, r = np.zeros_like(b), b.copy()
+    p = r.copy()
+    for _ in range(iters):
+        if use_tol and np.linalg.norm(r) <= tol or r @ r == 0:
+            break
+        Ap = np.asarray(Avp(p), float)
+        alpha = (r @ r) / (p @ Ap) if alpha_rule == "p" else (r @ r) / (r @ np.asarray(Avp(r), float))
+        x = x + alpha * p
+        r_new = r - alpha * Ap
+        if beta_rule == "ratio":
+            beta = (r_new @ r_new) / (r @ r)
+        elif beta_rule == "plus_conjugacy":  # the source's b.22 without its minus sign (erratum E2.52)
+            beta = (r_new @ Ap) / (p @ Ap)
+        else:
+            beta = 0.0
+        p, r = r_new + beta * p, r_new
+    return x
+
+
+def cg_conjugacy_sign(Avp, b, iters, tol):
+    return _cg(Avp, b, iters, tol, beta_rule="plus_conjugacy")
+
+
+def cg_steepest_directions(Avp, b, iters, tol):  # p = r: steepest descent with exact steps
+    return _cg(Avp, b, iters, tol, beta_rule="none")
+
+
+def cg_ignores_tol(Avp, b, iters, tol):
+    return _cg(Avp, b, iters, tol, use_tol=False)
+
+
+def cg_extra_product(Avp, b, iters, tol):  # right answer, plus a product to report the final residual
+    x = _cg(Avp, b, iters, tol)
+    _ = np.asarray(b, float) - np.asarray(Avp(x), float)
+    return x
+
+
+def cg_forms_the_matrix(Avp, b, iters, tol):  # n products to build A, then a dense solve
+    b = np.asarray(b, float)
+    A = np.column_stack([Avp(e) for e in np.eye(len(b))])
+    return np.linalg.solve(A, b)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -969,6 +1015,10 @@ CASES = [
     (ch12.check_trpo_lower_bound, ch12.trpo_lower_bound, [
         (trpo_no_square, "the bound"), (trpo_kl, "the bound"), (trpo_gain_only, "the bound"),
         (trpo_one_power, "the bound")]),
+    (ch13.check_conjugate_gradient, ch13.conjugate_gradient, [
+        (cg_conjugacy_sign, "three steps"), (cg_steepest_directions, "three steps"),
+        (cg_ignores_tol, "already good enough"), (cg_forms_the_matrix, "one iteration only"),
+        (cg_extra_product, "called Avp")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

@@ -61,3 +61,29 @@ def conjugate_gradient_history(A, b, iters: int | None = None, tol: float = 0.0)
         out["x"].append(x.copy())
         out["r"].append(r.copy())
     return {k: np.array(v) for k, v in out.items()}
+
+
+def conjugate_gradient(Avp, b, iters: int, tol: float = 0.0) -> np.ndarray:
+    """Solve ``A x = b`` for symmetric positive-definite ``A`` given only ``Avp(v) = A v``, in numpy
+    (Chapter 13; Appendix C, eq. (eq-cg)).
+
+    From ``x_0 = 0``; at most ``iters`` iterations, one product ``A p`` each; stops as soon as ``|r|_2 <= tol``.
+    """
+    if not callable(Avp):
+        raise TypeError(f"Avp must be a function v -> A v, got {type(Avp).__name__}")
+    b = validate.array(b, "b", ndim=1)
+    iters = validate.integer(iters, "iters", low=0)
+    tol = validate.real(tol, "tol", low=0.0)
+    x, r = np.zeros_like(b), b.copy()
+    p, rr = r.copy(), float(r @ r)
+    for _ in range(iters):
+        if np.sqrt(rr) <= tol or rr == 0.0:
+            break
+        Ap = np.asarray(Avp(p), dtype=np.float64)
+        alpha = rr / float(p @ Ap)  # exact minimisation along p
+        x = x + alpha * p
+        r = r - alpha * Ap
+        rr_new = float(r @ r)
+        p = r + (rr_new / rr) * p  # beta = r^T r / r_prev^T r_prev keeps the directions A-conjugate
+        rr = rr_new
+    return x
