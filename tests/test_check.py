@@ -935,6 +935,36 @@ def cg_forms_the_matrix(Avp, b, iters, tol):  # n products to build A, then a de
     return np.linalg.solve(A, b)
 
 
+def _fvp(policy, obs, v, damping, reduce="mean", detach=True, use_damping=True):
+    import torch
+
+    params = list(policy.parameters())
+    old = policy(obs)
+    old = old.detach() if detach else old
+    log_old, log_new = torch.log_softmax(old, -1), torch.log_softmax(policy(obs), -1)
+    kl = (log_old.exp() * (log_old - log_new)).sum(-1)
+    kl = kl.mean() if reduce == "mean" else kl.sum()
+    grads = torch.autograd.grad(kl, params, create_graph=True, allow_unused=True)
+    g = torch.cat([(torch.zeros_like(p) if q is None else q).reshape(-1) for q, p in zip(grads, params)])
+    if not g.requires_grad:
+        return damping * v if use_damping else torch.zeros_like(v)
+    hv = torch.autograd.grad(g @ v.detach(), params, allow_unused=True)
+    out = torch.cat([(torch.zeros_like(p) if q is None else q).reshape(-1) for q, p in zip(hv, params)])
+    return out + (damping * v if use_damping else 0.0)
+
+
+def fvp_no_damping(policy, obs, v, damping):
+    return _fvp(policy, obs, v, damping, use_damping=False)
+
+
+def fvp_sum_over_states(policy, obs, v, damping):  # the KL summed over the batch, not averaged
+    return _fvp(policy, obs, v, damping, reduce="sum")
+
+
+def fvp_old_not_detached(policy, obs, v, damping):  # KL(pi_theta || pi_theta) is 0 for every theta: F v = 0
+    return _fvp(policy, obs, v, damping, detach=False)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -1019,6 +1049,8 @@ CASES = [
         (cg_conjugacy_sign, "three steps"), (cg_steepest_directions, "three steps"),
         (cg_ignores_tol, "already good enough"), (cg_forms_the_matrix, "one iteration only"),
         (cg_extra_product, "called Avp")]),
+    (ch13.check_fisher_vector_product, ch13.fisher_vector_product, [
+        (fvp_no_damping, "damping 0.1"), (fvp_sum_over_states, "5 states"), (fvp_old_not_detached, "wrong on case")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),
@@ -1161,3 +1193,15 @@ def test_use_hands_on_the_readers_function_only_when_it_passes(capsys):
     fallback = stub.use(quiet=True)
     P, r = np.ones((1, 1, 1)), np.ones((1, 1))
     assert abs(fallback(P=P, r=r, gamma=0.5, tol=1e-9)[0] - 2.0) < 1e-8
+
+
+def test_a_torch_checker_does_not_hang_in_a_forked_child_with_many_threads():
+    """Readers on Colab run torch with several threads; a forked child must not reuse the parent's thread pool."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    code = ("from rlcore.exercises import ch13\n"
+            "print(ch13.check_fisher_vector_product(ch13.fisher_vector_product).status)")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == PASS, done.stdout + done.stderr
+

@@ -255,6 +255,9 @@ def _run_forked(exercise, fn, cases, compare, fallback_name, time_limit) -> tupl
             out = os.fdopen(write_fd, "wb", buffering=0)
             captured = _CappedText(PRINT_LIMIT)
             sys.stdout = sys.stderr = captured
+            if "torch" in sys.modules:  # a forked child cannot use the parent's OpenMP thread pool: it would hang
+                with contextlib.suppress(Exception):
+                    sys.modules["torch"].set_num_threads(1)
             with contextlib.suppress(Exception):
                 import resource
 
