@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..base import validate
-from ..envs.vector import make_vec_env  # noqa: F401 - the environment layer registers rlcore's custom ids
 from ..estimators.returns import rewards_to_go
 from ..tabular.natural import natural_gradient_step
 

@@ -87,7 +87,7 @@ class TRPO:
         cfg, actor = self.config, self.net.actor
         obs, actions = batch["obs"], batch["actions"]
         advantages = normalize_advantages(batch["advantages"]) if cfg.normalize_advantages else batch["advantages"]
-        params = [p for p in actor.parameters()]
+        params = list(actor.parameters())
         with torch.no_grad():
             old = tuple(x.detach() for x in actor(obs))  # the old policy, a constant below
         old_log_prob = actor.head.log_prob(*old, actions)

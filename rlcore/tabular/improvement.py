@@ -55,6 +55,13 @@ def surrogate_advantage(mdp: FiniteMDP, pi, pi_new) -> float:
     return float(d @ np.sum(pi_new * A, axis=1) / (1 - mdp.gamma))
 
 
+def surrogate_logit_gradient(d: np.ndarray, A: np.ndarray, pi: np.ndarray, gamma: float) -> np.ndarray:
+    """``d/dtheta[s, a]`` of ``1/(1 - gamma) sum_s d(s) sum_a pi_theta(a|s) A(s, a)`` for softmax logits, with ``d`` and
+    ``A`` held at the old policy: ``d(s) pi(a|s) (A(s, a) - sum_b pi(b|s) A(s, b)) / (1 - gamma)``
+    (Chapter 11, §11.5; Chapter 12, §12.5)."""
+    return d[:, None] * pi * (A - np.sum(pi * A, axis=1, keepdims=True)) / (1 - gamma)
+
+
 def mixture(pi, pi_new, alpha: float) -> np.ndarray:
     """``(1 - alpha) pi + alpha pi_new``, conservative policy iteration's update (Chapter 12, §12.3,
     eq. (eq-cpi-mixture))."""
@@ -208,7 +215,7 @@ def minorize_maximize(mdp, theta0, penalty: float, iterations: int = 15, inner_s
         new = theta.copy()
         for _ in range(inner_steps):
             pi = softmax_policy(new)
-            grad_l = d[:, None] * pi * (A - np.sum(pi * A, axis=1, keepdims=True)) / (1 - mdp.gamma)
+            grad_l = surrogate_logit_gradient(d, A, pi, mdp.gamma)
             new = new + step_size / (1 + penalty) * (grad_l - penalty * (pi - old))
         history["M_gain"].append(M(new) - M(theta))
         theta = new

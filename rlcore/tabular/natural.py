@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import validate
-from .exact import expected_return, occupancy, policy_reward, policy_transition, require_mdp
+from .exact import advantages, expected_return, occupancy, require_mdp
+from .improvement import surrogate_advantage, surrogate_logit_gradient
 from .information import mean_kl
 from .mdp import FiniteMDP
 from .policy_gradient import policy_fisher, softmax_policy, softmax_policy_gradient
@@ -117,11 +118,7 @@ def _parametrisation(mdp, name):
 def surrogate(mdp: FiniteMDP, theta_old, theta) -> float:
     """``L(theta) = 1/(1 - gamma) E_{s ~ d^old, a ~ pi_theta}[A^old(s, a)]``, the surrogate of Chapter 9, §9.4, for
     tabular softmax logits (Chapter 11, §11.5)."""
-    pi_old, pi = softmax_policy(theta_old), softmax_policy(theta)
-    d = occupancy(mdp, pi_old)
-    V = np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * policy_transition(mdp, pi_old), policy_reward(mdp, pi_old))
-    A = mdp.r + mdp.gamma * mdp.P @ V - V[:, None]
-    return float(np.sum(d[:, None] * pi * A) / (1 - mdp.gamma))
+    return surrogate_advantage(mdp, softmax_policy(theta_old), softmax_policy(theta))
 
 
 def dual_ascent(mdp: FiniteMDP, theta_old, epsilon: float, iterations: int = 300, inner_steps: int = 20,
@@ -137,23 +134,20 @@ def dual_ascent(mdp: FiniteMDP, theta_old, epsilon: float, iterations: int = 300
     theta_old = validate.array(theta_old, "theta_old", shape=(mdp.n_states, mdp.n_actions))
     epsilon = validate.real(epsilon, "epsilon", low=0.0, low_open=True)
     pi_old = softmax_policy(theta_old)
-    d = occupancy(mdp, pi_old)
-    V = np.linalg.solve(np.eye(mdp.n_states) - mdp.gamma * policy_transition(mdp, pi_old), policy_reward(mdp, pi_old))
-    A = mdp.r + mdp.gamma * mdp.P @ V - V[:, None]
+    d, A = occupancy(mdp, pi_old), advantages(mdp, pi_old)
     theta, nu = theta_old.copy(), float(multiplier)
     history = {"surrogate": [], "kl": [], "multiplier": []}
     for _ in range(validate.integer(iterations, "iterations", low=1)):
         for _ in range(validate.integer(inner_steps, "inner_steps", low=1)):
             pi = softmax_policy(theta)
-            # d/dtheta[s, a] of sum_s d(s) sum_a pi(a|s) A(s, a) / (1 - gamma): the softmax Jacobian of Chapter 6
-            grad_l = d[:, None] * pi * (A - np.sum(pi * A, axis=1, keepdims=True)) / (1 - mdp.gamma)
+            grad_l = surrogate_logit_gradient(d, A, pi, mdp.gamma)
             # d/dtheta of sum_s d(s) KL(pi_old(.|s) || pi(.|s)) = d(s) (pi(.|s) - pi_old(.|s))
             grad_kl = d[:, None] * (pi - pi_old)
             # the Lagrangian's curvature grows with nu (the KL term's Hessian is nu F): shrink the step to match
             theta = theta + step_size / (1 + nu) * (grad_l - nu * grad_kl)
         kl = mean_kl(d, pi_old, softmax_policy(theta))
         nu = max(0.0, nu + multiplier_rate * (kl - epsilon))
-        history["surrogate"].append(surrogate(mdp, theta_old, theta))
+        history["surrogate"].append(float(d @ np.sum(softmax_policy(theta) * A, axis=1)) / (1 - mdp.gamma))
         history["kl"].append(kl)
         history["multiplier"].append(nu)
     history["theta"] = theta
