@@ -965,6 +965,54 @@ def fvp_old_not_detached(policy, obs, v, damping):  # KL(pi_theta || pi_theta) i
     return _fvp(policy, obs, v, damping, detach=False)
 
 
+def _ls(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter, first=0, use_kl=True, use_gain=True, strict=True,
+        baseline=True, kl_strict=False, tries=None):
+    theta, full_step = np.asarray(theta, float), np.asarray(full_step, float)
+    before = surr_fn(theta) if baseline else 0.0
+    for j in range(first, max_iter if tries is None else tries):
+        candidate = theta + coef**j * full_step
+        kl = kl_fn(candidate)
+        kl_ok = (kl < delta if kl_strict else kl <= delta) if use_kl else True
+        gain = surr_fn(candidate) - before
+        gain_ok = (gain > 0 if strict else gain >= 0) if use_gain else True
+        if kl_ok and gain_ok:
+            return j
+    return None
+
+
+def ls_kl_only(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter):  # erratum E3.13: KL alone
+    return _ls(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter, use_gain=False)
+
+
+def ls_starts_at_one(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter):  # erratum E0.19: "positive j"
+    return _ls(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter, first=1)
+
+
+def ls_gain_not_strict(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter):
+    return _ls(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter, strict=False)
+
+
+def ls_gain_above_zero(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter):  # surr > 0, not surr > surr(theta)
+    return _ls(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter, baseline=False)
+
+
+def ls_kl_strict(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter):
+    return _ls(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter, kl_strict=True)
+
+
+def ls_one_more_try(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter):  # j = 0, ..., max_iter
+    return _ls(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter, tries=max_iter + 1)
+
+
+def ls_halves(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter):  # 0.5 whatever coef says
+    return _ls(theta, full_step, kl_fn, surr_fn, delta, 0.5, max_iter)
+
+
+def ls_returns_parameters(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter):
+    j = _ls(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter)
+    return theta if j is None else np.asarray(theta) + coef**j * np.asarray(full_step)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -1051,6 +1099,11 @@ CASES = [
         (cg_extra_product, "called Avp")]),
     (ch13.check_fisher_vector_product, ch13.fisher_vector_product, [
         (fvp_no_damping, "damping 0.1"), (fvp_sum_over_states, "5 states"), (fvp_old_not_detached, "wrong on case")]),
+    (ch13.check_backtracking_line_search, ch13.backtracking_line_search, [
+        (ls_kl_only, "comes back to its old value"), (ls_starts_at_one, "the full step fits"),
+        (ls_gain_not_strict, "comes back to its old value"), (ls_gain_above_zero, "starts at 1"),
+        (ls_kl_strict, "exactly δ"), (ls_one_more_try, "is max_iter"), (ls_halves, "coef 0.8"),
+        (ls_returns_parameters, "return an integer j")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

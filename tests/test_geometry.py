@@ -3,13 +3,8 @@
 import pytest
 import torch
 
-from rlcore.distributions import (
-    Categorical,
-    DiagGaussian,
-    backtracking_line_search,
-    conjugate_gradient,
-    fisher_vector_product,
-)
+from rlcore.base.quadratic import conjugate_gradient
+from rlcore.distributions import Categorical, DiagGaussian, backtracking_line_search, fisher_vector_product
 from rlcore.nets import PolicyNet
 
 
@@ -58,6 +53,11 @@ def test_conjugate_gradient_solves_a_positive_definite_system():
     torch.testing.assert_close(x, torch.linalg.solve(A, b), atol=1e-8, rtol=1e-8)  # exact after n = 6 steps
     rough = conjugate_gradient(lambda v: A @ v, b, iters=1)  # one step: the steepest-descent point, not the solution
     assert (rough - torch.linalg.solve(A, b)).norm() > 1e-3
+    assert isinstance(x, torch.Tensor) and x.dtype == torch.float64  # iterates keep the type of b
+    x_numpy = conjugate_gradient(lambda v: A.numpy() @ v, b.numpy(), iters=20)  # the same code on numpy arrays
+    assert abs(x_numpy - x.numpy()).max() < 1e-12
+    loose = conjugate_gradient(lambda v: A @ v, b, iters=20, tol=1e-3)  # stops once |r| <= tol
+    assert (A @ loose - b).norm() <= 1e-3 < (A @ rough - b).norm()
 
 
 def test_backtracking_line_search():

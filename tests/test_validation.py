@@ -179,13 +179,16 @@ def test_reader_arguments_reach_an_exercise_by_name():
 
 
 def test_torch_side_inputs_are_validated():
-    from rlcore.distributions import conjugate_gradient, fisher_vector_product
+    from rlcore.base.quadratic import conjugate_gradient
+    from rlcore.distributions import fisher_vector_product
     from rlcore.training.optim import clip_grad_norm_
 
     w = torch.zeros(3, requires_grad=True)
     with pytest.raises(ValueError, match=r"v must be a flat tensor of shape \(3,\)"):
         fisher_vector_product(lambda: (w**2).sum(), [w], torch.zeros(4))
-    with pytest.raises(ValueError, match="iters must be an integer >= 1"):
-        conjugate_gradient(lambda v: v, torch.ones(2), iters=0)
+    with pytest.raises(ValueError, match="iters must be an integer >= 0"):
+        conjugate_gradient(lambda v: v, torch.ones(2), iters=-1)
+    with pytest.raises(ValueError, match="b must be a 1-D tensor of finite numbers"):
+        conjugate_gradient(lambda v: v, torch.tensor([1.0, float("nan")]), iters=2)
     with pytest.raises(ValueError, match="max_norm"):
         clip_grad_norm_([w], -1.0)

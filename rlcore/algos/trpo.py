@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from ..distributions.geometry import backtracking_line_search, conjugate_gradient, fisher_vector_product, flat_grad
+from ..base.quadratic import conjugate_gradient
+from ..distributions.geometry import backtracking_line_search, fisher_vector_product, flat_grad
 from ..envs.vector import make_vec_env, space_dims
 from ..estimators.advantages import normalize_advantages
 from ..training.agent import Agent
@@ -101,10 +102,14 @@ class TRPO:
         loss_before = surrogate()
         g = flat_grad(loss_before, params)  # the policy gradient estimate
 
-        def fvp(v: torch.Tensor) -> torch.Tensor:
+        products = 0
+
+        def fvp(v: torch.Tensor) -> torch.Tensor:  # (F + damping I) v by double backward
+            nonlocal products
+            products += 1
             return fisher_vector_product(mean_kl, params, v, cfg.cg_damping)
 
-        direction = conjugate_gradient(fvp, g, iters=cfg.cg_iters)  # x ~ (F + damping I)^{-1} g
+        direction = conjugate_gradient(fvp, g, cfg.cg_iters, tol=1e-5)  # x ~ (F + damping I)^{-1} g
         curvature = direction @ fvp(direction)
         full_step = torch.sqrt(2 * cfg.target_kl / curvature.clamp_min(1e-12)) * direction  # 1/2 x^T F x = delta
         theta_old = parameters_to_vector(params).detach()
@@ -123,7 +128,7 @@ class TRPO:
         value_loss = self._fit_critic(obs, batch["returns"])
         return {"policy_improvement": improvement, "kl": kl, "value_loss": value_loss,
                 "backtracks": float("nan") if backtracks is None else float(backtracks),
-                "step_accepted": float(backtracks is not None)}
+                "step_accepted": float(backtracks is not None), "fisher_vector_products": float(products)}
 
     def _fit_critic(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
         """``critic_epochs`` passes of minibatch Adam on ``(V(s) - R)^2`` (Chapter 13)."""

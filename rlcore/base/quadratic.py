@@ -1,8 +1,9 @@
 """Minimising quadratics ``f(x) = 1/2 x^T A x - b^T x`` in numpy: steepest descent with exact line searches and
 conjugate gradient with its full history (Appendix C; Chapter 13).
 
-These are the teaching versions, which keep every iterate, residual and direction so that their properties can be
-checked; TRPO uses :func:`rlcore.distributions.geometry.conjugate_gradient`, which needs only products ``A v``.
+``steepest_descent`` and ``conjugate_gradient_history`` are the teaching versions, which keep every iterate, residual
+and direction so that their properties can be checked; ``conjugate_gradient`` needs only products ``A v`` and is
+the one TRPO runs.
 """
 
 from __future__ import annotations
@@ -63,27 +64,34 @@ def conjugate_gradient_history(A, b, iters: int | None = None, tol: float = 0.0)
     return {k: np.array(v) for k, v in out.items()}
 
 
-def conjugate_gradient(Avp, b, iters: int, tol: float = 0.0) -> np.ndarray:
-    """Solve ``A x = b`` for symmetric positive-definite ``A`` given only ``Avp(v) = A v``, in numpy
-    (Chapter 13; Appendix C, eq. (eq-cg)).
+def conjugate_gradient(Avp, b, iters: int, tol: float = 0.0):
+    """Solve ``A x = b`` for symmetric positive-definite ``A`` given only ``Avp(v) = A v`` (Chapter 13, §13.1;
+    Appendix C, eq. (eq-cg)).
 
     From ``x_0 = 0``; at most ``iters`` iterations, one product ``A p`` each; stops as soon as ``|r|_2 <= tol``.
+    ``b`` may be a numpy array or a torch tensor (TRPO's policy gradient): the iterates have the type of ``b``, so the
+    same code serves the exercises and TRPO.
     """
     if not callable(Avp):
         raise TypeError(f"Avp must be a function v -> A v, got {type(Avp).__name__}")
-    b = validate.array(b, "b", ndim=1)
+    tensor = type(b).__module__.split(".")[0] == "torch"
+    if tensor:  # checked without importing torch: this layer is numpy-only
+        if b.ndim != 1 or not bool(b.isfinite().all()):
+            raise ValueError(f"b must be a 1-D tensor of finite numbers, got shape {tuple(b.shape)}")
+    else:
+        b = validate.array(b, "b", ndim=1)
     iters = validate.integer(iters, "iters", low=0)
     tol = validate.real(tol, "tol", low=0.0)
-    x, r = np.zeros_like(b), b.copy()
-    p, rr = r.copy(), float(r @ r)
+    x, r = b * 0.0, b * 1.0  # x_0 = 0, so r_0 = b - A x_0 = b (copies, of the type of b)
+    p, rr = r * 1.0, r @ r
     for _ in range(iters):
-        if np.sqrt(rr) <= tol or rr == 0.0:
+        if rr <= tol**2 or rr == 0.0:
             break
-        Ap = np.asarray(Avp(p), dtype=np.float64)
-        alpha = rr / float(p @ Ap)  # exact minimisation along p
+        Ap = Avp(p) if tensor else np.asarray(Avp(p), dtype=np.float64)
+        alpha = rr / (p @ Ap)  # exact minimisation along p
         x = x + alpha * p
         r = r - alpha * Ap
-        rr_new = float(r @ r)
+        rr_new = r @ r
         p = r + (rr_new / rr) * p  # beta = r^T r / r_prev^T r_prev keeps the directions A-conjugate
         rr = rr_new
     return x

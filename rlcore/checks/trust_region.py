@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..base.quadratic import conjugate_gradient_history, steepest_descent
-from ..distributions.geometry import backtracking_line_search, conjugate_gradient, fisher_vector_product, flat_grad
+from ..base.quadratic import conjugate_gradient, conjugate_gradient_history, steepest_descent
+from ..distributions.geometry import backtracking_line_search, fisher_vector_product, flat_grad
 from ..tabular import exact
 from ..tabular.builders import random_mdp
 from ..tabular.information import mean_kl
@@ -171,7 +171,7 @@ def dc57_conjugate_gradient(seed: int = 57):
     three = Q @ np.diag(np.repeat([1.0, 5.0, 30.0], [7, 7, 6])) @ Q.T
     after3 = conjugate_gradient_history(three, b, iters=3)["x"][-1]
     torch_three = conjugate_gradient(lambda v: torch.from_numpy(three) @ v, torch.from_numpy(b), iters=3,
-                                     residual_tol=0.0).numpy()
+                                     tol=0.0).numpy()
     w = np.r_[np.zeros(3), np.geomspace(1, 100, n - 3)]
     singular = Q @ np.diag(w) @ Q.T
     b_range = singular @ rng.normal(size=n)

@@ -1,8 +1,9 @@
-"""The geometry of policy space: flat gradients, Fisher-vector products, conjugate gradient, line search.
+"""The geometry of policy space: flat gradients, Fisher-vector products, line search.
 
-Chapter 10 defines the Fisher information as the Hessian of the KL at ``theta' = theta``; Chapters
-11 and 13 use the products ``F v`` (never ``F`` itself) inside conjugate gradient, then a
-backtracking line search on the surrogate under the KL constraint.
+Chapter 10 defines the Fisher information as the Hessian of the KL at ``theta' = theta``; Chapter 13
+uses the products ``F v`` (never ``F`` itself) inside conjugate gradient
+(:func:`rlcore.base.quadratic.conjugate_gradient`), then a backtracking line search on the surrogate
+under the KL constraint.
 """
 
 from __future__ import annotations
@@ -37,31 +38,6 @@ def fisher_vector_product(kl: Callable[[], torch.Tensor], params: Sequence[torch
     damping = validate.real(damping, "damping", low=0.0)
     grad = flat_grad(kl(), params, create_graph=True)
     return flat_grad(grad @ v.detach(), params) + damping * v
-
-
-def conjugate_gradient(Avp: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, iters: int = 10,
-                       residual_tol: float = 1e-10) -> torch.Tensor:
-    """Approximately solve ``A x = b`` for symmetric positive-definite ``A`` given only ``v -> A v`` (Chapter 13).
-
-    Exact after ``n`` iterations in exact arithmetic for an ``n x n`` matrix; TRPO uses about 10.
-    Stops early once the squared residual falls below ``residual_tol``.
-    """
-    iters = validate.integer(iters, "iters", low=1)
-    residual_tol = validate.real(residual_tol, "residual_tol", low=0.0)
-    x = torch.zeros_like(b)
-    r, p = b.clone(), b.clone()  # residual r = b - A x, search direction p
-    rr = r @ r
-    for _ in range(iters):
-        if rr <= residual_tol:
-            break
-        Ap = Avp(p)
-        alpha = rr / (p @ Ap)  # exact minimisation along p
-        x += alpha * p
-        r -= alpha * Ap
-        rr_new = r @ r
-        p = r + (rr_new / rr) * p  # the next direction, A-conjugate to the previous ones
-        rr = rr_new
-    return x
 
 
 def backtracking_line_search(accept: Callable[[torch.Tensor], bool], x: torch.Tensor, full_step: torch.Tensor,
