@@ -2,7 +2,8 @@
 
 One place for them, so that a check, a checker and a test of the same identity draw the same
 kind of instance: random MDPs and policies (syllabus §3's BOUND fixture) and random rollout
-batches with episode ends (Chapter 8's estimators).
+batches with episode ends (Chapter 8's estimators); a softmax policy with its exact surrogate and KL
+(Chapter 13's line search).
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from collections.abc import Iterator
 import numpy as np
 
 from .base import validate
+from .tabular import exact
 from .tabular.builders import random_mdp
+from .tabular.information import mean_kl
 from .tabular.mdp import FiniteMDP, as_policy, random_policy
+from .tabular.natural import surrogate
+from .tabular.policy_gradient import policy_fisher, softmax_policy, softmax_policy_gradient
 
 
 def mdp_and_policy(mdp: FiniteMDP | None = None, pi=None, seed: int = 0,
@@ -57,3 +62,21 @@ def random_rollout_batch(rng: np.random.Generator, T: int = 12, N: int = 3, p_en
     truncated = ended & ~terminated
     next_values = np.where(ended, rng.normal(size=(T, N)), next_values)
     return rewards, values, next_values, terminated, truncated
+
+
+def line_search_setting(seed: int = 58):
+    """A random tabular MDP, softmax logits, and the natural direction with its exact surrogate and mean KL as
+    functions of the logits (Chapter 13, §13.3)."""
+    mdp = random_mdp(4, 3, gamma=0.9, seed=seed)
+    theta = np.random.default_rng(seed).normal(size=(4, 3))
+    old = softmax_policy(theta)
+    d = exact.occupancy(mdp, old)
+
+    def kl(t):
+        return mean_kl(d, old, softmax_policy(np.asarray(t).reshape(theta.shape)))
+
+    def gain(t):
+        return surrogate(mdp, theta, np.asarray(t).reshape(theta.shape))
+
+    g = softmax_policy_gradient(mdp, theta).ravel()
+    return theta, g, policy_fisher(mdp, theta), kl, gain

@@ -14,11 +14,9 @@ import torch
 
 from ..base.quadratic import conjugate_gradient, conjugate_gradient_history, steepest_descent
 from ..distributions.geometry import backtracking_line_search, fisher_vector_product, flat_grad
-from ..tabular import exact
-from ..tabular.builders import random_mdp
-from ..tabular.information import mean_kl
-from ..tabular.natural import natural_gradient_step, surrogate
-from ..tabular.policy_gradient import policy_fisher, softmax_fisher, softmax_policy, softmax_policy_gradient
+from ..fixtures import line_search_setting
+from ..tabular.natural import natural_gradient_step
+from ..tabular.policy_gradient import softmax_fisher
 from .information import AD64, TinyGaussianPolicy
 from .natural_gradient import random_spd
 from .registry import BOUND_SLACK, Check, register
@@ -194,24 +192,6 @@ def dc57_conjugate_gradient(seed: int = 57):
         Check("DC-57", "singular PSD A, b in its range: converges", "‖A x − b‖ / ‖b‖ after n steps", "0",
               float(np.linalg.norm(singular @ x_singular - b_range) / np.linalg.norm(b_range)), 1e-8),
     ]
-
-
-def line_search_setting(seed: int = 58):
-    """A random tabular MDP, softmax logits, and the natural direction with its exact surrogate and mean KL as
-    functions of the logits (Chapter 13, §13.3)."""
-    mdp = random_mdp(4, 3, gamma=0.9, seed=seed)
-    theta = np.random.default_rng(seed).normal(size=(4, 3))
-    old = softmax_policy(theta)
-    d = exact.occupancy(mdp, old)
-
-    def kl(t):
-        return mean_kl(d, old, softmax_policy(np.asarray(t).reshape(theta.shape)))
-
-    def gain(t):
-        return surrogate(mdp, theta, np.asarray(t).reshape(theta.shape))
-
-    g = softmax_policy_gradient(mdp, theta).ravel()
-    return theta, g, policy_fisher(mdp, theta), kl, gain
 
 
 @register("DC-58", chapters=(13,))

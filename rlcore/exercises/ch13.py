@@ -207,7 +207,7 @@ class _Objective:
             t = theta @ self.direction / (self.direction @ self.direction)
             return float(sum(c * t**k for k, c in enumerate(self.coefficients)))
         if self._tabular is None:
-            from ..checks.trust_region import line_search_setting
+            from ..fixtures import line_search_setting
 
             self._tabular = line_search_setting(self.seed)
         _, _, _, kl, gain = self._tabular
@@ -239,7 +239,7 @@ def check_backtracking_line_search(fn, seed: int = 133) -> CheckResult:
     has ``kl_fn(theta_j) <= delta`` and ``surr_fn(theta_j) > surr_fn(theta)``, or ``None`` if there is none. Judged
     on quadratic models built to separate each condition, and on a tabular softmax policy's exact mean KL and
     surrogate."""
-    from ..checks.trust_region import line_search_setting
+    from ..fixtures import line_search_setting
     from ..tabular.natural import natural_gradient_step
 
     def quadratic_kl(size):  # KL(theta_0 || theta) modelled as |theta - theta_0|^2 / 2 around theta_0 = 0
