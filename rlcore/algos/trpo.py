@@ -33,7 +33,7 @@ from ..training.optim import make_optimizer
 
 @dataclass
 class TRPOConfig(OnPolicyConfig):
-    """TRPO's settings (Chapter 13). Defaults follow the RL Zoo's CartPole-v1 settings for sb3-contrib's TRPO."""
+    """TRPO's settings (Chapter 13, §13.4). Defaults follow the RL Zoo's CartPole-v1 settings for sb3-contrib's TRPO."""
 
     num_envs: int = 2
     """N: environments stepped together."""
@@ -74,7 +74,7 @@ class TRPOConfig(OnPolicyConfig):
 
 
 class TRPO:
-    """TRPO's learner: the actor-critic, the critic's optimiser and the generator (Chapter 13)."""
+    """TRPO's learner: the actor-critic, the critic's optimiser and the generator (Chapter 13, §13.4)."""
 
     def __init__(self, config: TRPOConfig, obs_dim: int, action_dim: int, discrete: bool):
         if not isinstance(config, TRPOConfig):
@@ -84,7 +84,9 @@ class TRPO:
         self.critic_optimizer = make_optimizer(self.net.critic.parameters(), "adam", config.lr, fast=config.fast)
 
     def update(self, batch: dict[str, torch.Tensor], progress_remaining: float) -> dict[str, float]:
-        """One TRPO step on one rollout's ``batch``, then the critic's regression (Chapter 13)."""
+        """One TRPO step on one rollout's ``batch``, then the critic's regression (Chapter 13, §13.4, Algorithm
+        alg-trpo): the direction by conjugate gradient, the length of eq. (eq-trpo-step), the line search of
+        eq. (eq-line-search)."""
         cfg, actor = self.config, self.net.actor
         obs, actions = batch["obs"], batch["actions"]
         advantages = normalize_advantages(batch["advantages"]) if cfg.normalize_advantages else batch["advantages"]
@@ -125,13 +127,14 @@ class TRPO:
         vector_to_parameters(theta_new, params)  # theta_old if no step was accepted
         with torch.no_grad():
             kl, improvement = float(mean_kl()), float(surrogate()) - before
-        value_loss = self._fit_critic(obs, batch["returns"])
+        value_loss = self.fit_critic(obs, batch["returns"])
         return {"policy_improvement": improvement, "kl": kl, "value_loss": value_loss,
                 "backtracks": float("nan") if backtracks is None else float(backtracks),
                 "step_accepted": float(backtracks is not None), "fisher_vector_products": float(products)}
 
-    def _fit_critic(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
-        """``critic_epochs`` passes of minibatch Adam on ``(V(s) - R)^2`` (Chapter 13)."""
+    def fit_critic(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
+        """``critic_epochs`` passes of minibatch Adam on ``(V(s) - R)^2``, eq. (eq-critic-loss); returns the mean
+        loss (Chapter 13, §13.4)."""
         cfg, n = self.config, len(returns)
         losses = []
         for _ in range(cfg.critic_epochs):
@@ -147,7 +150,8 @@ class TRPO:
 
 
 def train_trpo(config: TRPOConfig | None = None, callback: Callable | None = None, **overrides) -> Agent:
-    """Train a TRPO agent; ``overrides`` replace fields of ``config`` (default :class:`TRPOConfig`) (Chapter 13)."""
+    """Train a TRPO agent; ``overrides`` replace fields of ``config`` (default :class:`TRPOConfig`)
+    (Chapter 13, §13.4)."""
     config = configure(TRPOConfig, config, overrides)
     envs = make_vec_env(config.env_id, config.num_envs, seed=config.seed)
     return train_onpolicy(TRPO(config, *space_dims(envs)), envs, config, callback)

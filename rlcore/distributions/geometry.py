@@ -16,7 +16,7 @@ from ..base import validate
 
 
 def flat_grad(output: torch.Tensor, params: Sequence[torch.Tensor], create_graph: bool = False) -> torch.Tensor:
-    """``d output / d params`` as one flat vector; parameters the output does not use get zeros (Chapter 13)."""
+    """``d output / d params`` as one flat vector; parameters the output does not use get zeros (Chapter 13, §13.2)."""
     params = list(params)
     grads = torch.autograd.grad(output, params, create_graph=create_graph, allow_unused=True)
     return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, params)])
@@ -24,7 +24,8 @@ def flat_grad(output: torch.Tensor, params: Sequence[torch.Tensor], create_graph
 
 def fisher_vector_product(kl: Callable[[], torch.Tensor], params: Sequence[torch.Tensor], v: torch.Tensor,
                           damping: float = 0.0) -> torch.Tensor:
-    """``(F + damping I) v`` with ``F = d^2 KL(pi_old || pi_theta) / d theta^2`` at ``theta = theta_old`` (Chapter 13).
+    """``(F + damping I) v`` with ``F = d^2 KL(pi_old || pi_theta) / d theta^2`` at ``theta = theta_old``
+    (Chapter 13, §13.2, eq. (eq-fvp)).
 
     Two backward passes (Pearlmutter's trick): ``g = dKL/dtheta`` with its graph, then
     ``d (g . v) / dtheta``. ``kl()`` must return the mean KL between the *detached* old policy
@@ -42,7 +43,8 @@ def fisher_vector_product(kl: Callable[[], torch.Tensor], params: Sequence[torch
 
 def backtracking_line_search(accept: Callable[[torch.Tensor], bool], x: torch.Tensor, full_step: torch.Tensor,
                              max_backtracks: int = 10, shrink: float = 0.5) -> tuple[torch.Tensor, int | None]:
-    """The first ``x + shrink^k full_step`` (``k = 0, 1, ...``) that ``accept`` approves (Chapter 13).
+    """The first ``x + shrink^k full_step`` (``k = 0, 1, ...``) that ``accept`` approves (Chapter 13, §13.3,
+    eq. (eq-line-search)).
 
     Returns ``(x_new, k)``, or ``(x, None)`` when no step within ``max_backtracks`` is accepted
     (TRPO then keeps the old parameters).

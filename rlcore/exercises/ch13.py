@@ -45,7 +45,7 @@ def _spd(rng: np.random.Generator, eigenvalues) -> np.ndarray:
 
 
 def conjugate_gradient(Avp, b, iters, tol):
-    """Exercise 13.1's signature for :func:`rlcore.base.quadratic.conjugate_gradient` (Chapter 13)."""
+    """Exercise 13.1's signature for :func:`rlcore.base.quadratic.conjugate_gradient` (Chapter 13, §13.1)."""
     return _conjugate_gradient(Avp, b, iters, tol)
 
 
@@ -56,8 +56,8 @@ def _reference(Avp, b, iters, tol):
 
 
 def check_conjugate_gradient(fn, seed: int = 131) -> CheckResult:
-    """Exercise 13.1 (Chapter 13): ``conjugate_gradient(Avp, b, iters, tol)`` solves ``A x = b`` from ``x_0 = 0`` with
-    at most ``iters`` products ``Avp(v) = A v``, stopping once ``|r|_2 <= tol``."""
+    """Exercise 13.1 (Chapter 13, §13.1): ``conjugate_gradient(Avp, b, iters, tol)`` solves ``A x = b`` from
+    ``x_0 = 0`` with at most ``iters`` products ``Avp(v) = A v``, stopping once ``|r|_2 <= tol``."""
     rng = np.random.default_rng(seed)
 
     def case(label, A, b, iters, tol, hint=""):
@@ -105,7 +105,8 @@ def _tiny_policy(seed: int, sizes: tuple[int, ...]):
 
 def fisher_vector_product(policy, obs, v, damping):
     """Exercise 13.2's reference: ``(F + damping I) v`` for a categorical policy whose ``policy(obs)`` are logits, with
-    ``F`` the Hessian of the mean ``KL(pi_old || pi_theta)`` at ``theta = theta_old`` (Chapter 13), by
+    ``F`` the Hessian of the mean ``KL(pi_old || pi_theta)`` at ``theta = theta_old`` (Chapter 13,
+    §13.2, eq. (eq-fvp)), by
     :func:`rlcore.distributions.geometry.fisher_vector_product`."""
     import torch
 
@@ -145,10 +146,10 @@ def _explicit_fisher_times(policy, obs, v, damping) -> np.ndarray:
 
 
 def check_fisher_vector_product(fn, seed: int = 132) -> CheckResult:
-    """Exercise 13.2 (Chapter 13): ``fisher_vector_product(policy, obs, v, damping)`` returns ``(F + damping I) v`` as
-    a flat tensor in the order of ``policy.parameters()``; ``F`` is the Hessian of the batch-mean
-    ``KL(pi_old(.|s) || pi_theta(.|s))`` at the current parameters, ``policy(obs)`` the logits. Judged against
-    rlcore's double backward and against ``J^T M J`` computed without it."""
+    """Exercise 13.2 (Chapter 13, §13.2): ``fisher_vector_product(policy, obs, v, damping)`` returns
+    ``(F + damping I) v`` as a flat tensor in the order of ``policy.parameters()``; ``F`` is the Hessian of the
+    batch-mean ``KL(pi_old(.|s) || pi_theta(.|s))`` at the current parameters, ``policy(obs)`` the logits. Judged
+    against rlcore's double backward and against ``J^T M J`` computed without it."""
     import torch
 
     generator = torch.Generator().manual_seed(seed)
@@ -219,7 +220,7 @@ class _Objective:
 
 def backtracking_line_search(theta, full_step, kl_fn, surr_fn, delta, coef, max_iter):
     """Exercise 13.3's signature for :func:`rlcore.distributions.geometry.backtracking_line_search` (Chapter 13,
-    §13.3): the first ``j`` in ``0, ..., max_iter - 1`` whose ``theta + coef**j full_step``
+    §13.3, eq. (eq-line-search)): the first ``j`` in ``0, ..., max_iter - 1`` whose ``theta + coef**j full_step``
     has ``kl_fn <= delta`` and ``surr_fn`` above ``surr_fn(theta)``, or ``None``."""
     from ..distributions.geometry import backtracking_line_search as _search
 

@@ -43,6 +43,27 @@ def make_actor_critic(config: OnPolicyConfig, obs_dim: int, action_dim: int, dis
     return net, torch.Generator(device=device).manual_seed(config.seed)
 
 
+def _batch(rollout, config: OnPolicyConfig, device) -> tuple[dict[str, torch.Tensor], np.ndarray, np.ndarray]:
+    """A rollout's batch for ``learner.update``, with GAE advantages; also the values and targets as arrays."""
+    values = rollout.values[:-1]
+    advantages = gae(rollout.rewards * config.reward_scale, values, rollout.next_values, rollout.terminated,
+                     rollout.truncated, config.gamma, config.gae_lambda)
+    returns = advantages + values  # value targets R_t = A_t + V(s_t)
+    return rollout.transitions(device, advantages=advantages, returns=returns), values, returns
+
+
+def collect_batch(learner, envs, config: OnPolicyConfig) -> dict[str, torch.Tensor]:
+    """One rollout of ``learner``'s current policy in ``envs``, as the batch that ``learner.update`` receives:
+    ``config.num_steps`` steps of each environment with GAE advantages and value targets (Chapter 8, §8.5)."""
+    if not isinstance(config, OnPolicyConfig):
+        raise TypeError(f"config must be an OnPolicyConfig, got {type(config).__name__}")
+    check_vec_env(envs)
+    net = learner.net
+    collector = RolloutCollector(envs, rollout_policy(net, learner.generator, config.seed, config.fast),
+                                 config.num_steps)
+    return _batch(collector.collect(), config, next(net.parameters()).device)[0]
+
+
 def train_onpolicy(learner, envs, config: OnPolicyConfig, callback: Callable | None = None) -> Agent:
     """Collect a rollout, compute GAE, call ``learner.update``, record, repeat (Chapter 8, §8.5).
 
@@ -72,11 +93,7 @@ def train_onpolicy(learner, envs, config: OnPolicyConfig, callback: Callable | N
             progress_remaining = 1.0 - collector.steps / config.total_steps
             episodes_before = len(collector.episode_returns)
             rollout = collector.collect()
-            values = rollout.values[:-1]
-            advantages = gae(rollout.rewards * config.reward_scale, values, rollout.next_values, rollout.terminated,
-                             rollout.truncated, config.gamma, config.gae_lambda)
-            returns = advantages + values  # value targets R_t = A_t + V(s_t)
-            batch = rollout.transitions(device, advantages=advantages, returns=returns)
+            batch, values, returns = _batch(rollout, config, device)
             stats = learner.update(batch, progress_remaining)
             train_seconds += time.perf_counter() - start
             check_finite(net, stats, collector.steps, config.max_loss)
