@@ -142,12 +142,12 @@ PROTOCOLS = {
 }
 
 
-def solve_times(curve) -> dict:
-    """Steps and seconds at the first evaluation >= SOLVED, and at the first after which all are."""
-    first = next(((s, t) for s, t, r in curve if r >= SOLVED), (None, None))
+def solve_times(curve, threshold: float = SOLVED) -> dict:
+    """Steps and seconds at the first evaluation >= threshold, and at the first after which all are."""
+    first = next(((s, t) for s, t, r in curve if r >= threshold), (None, None))
     sustained = (None, None)
     for k in range(len(curve) - 1, -1, -1):
-        if curve[k][2] < SOLVED:
+        if curve[k][2] < threshold:
             break
         sustained = curve[k][:2]
     return {"first_steps": first[0], "first_seconds": first[1],

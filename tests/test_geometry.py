@@ -62,7 +62,7 @@ def test_conjugate_gradient_solves_a_positive_definite_system():
 
 def test_backtracking_line_search():
     x, step = torch.zeros(1), torch.ones(1)
-    new, k = backtracking_line_search(lambda c: c.item() <= 0.3, x, step)
+    new, k = backtracking_line_search(lambda c: c.item() <= 0.3, x, step, shrink=0.5)
     assert k == 2 and new.item() == pytest.approx(0.25)  # 1, 0.5 rejected; 0.25 accepted
-    same, k = backtracking_line_search(lambda c: False, x, step, max_backtracks=3)
+    same, k = backtracking_line_search(lambda c: False, x, step, max_iter=3)
     assert k is None and torch.equal(same, x)

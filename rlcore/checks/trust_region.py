@@ -210,7 +210,7 @@ def dc58_line_search(seed: int = 30):
             return kl(x) <= delta and gain(x) > 0
 
         _, j = backtracking_line_search(accept, torch.from_numpy(theta.ravel()), torch.from_numpy(step),
-                                        max_backtracks=15)
+                                        max_iter=16)
         first = next(k for k in range(16) if kl(theta.ravel() + 0.5**k * step) <= delta
                      and gain(theta.ravel() + 0.5**k * step) > 0)
         rows.append((delta, kl(theta.ravel() + step), j, first))

@@ -3,7 +3,7 @@ products and line search (conjugate gradient, numpy or torch, is in :mod:`rlcore
 
 from .categorical import Categorical
 from .gaussian import DiagGaussian, TanhGaussian
-from .geometry import backtracking_line_search, fisher_vector_product, flat_grad
+from .geometry import backtracking_line_search, fisher_vector_product, fisher_vector_products, flat_grad
 
 __all__ = ["Categorical", "DiagGaussian", "TanhGaussian", "backtracking_line_search", "fisher_vector_product",
-           "flat_grad"]
+           "fisher_vector_products", "flat_grad"]

@@ -224,14 +224,12 @@ def backtracking_line_search(theta, full_step, kl_fn, surr_fn, delta, coef, max_
     has ``kl_fn <= delta`` and ``surr_fn`` above ``surr_fn(theta)``, or ``None``."""
     from ..distributions.geometry import backtracking_line_search as _search
 
-    if max_iter == 0:
-        return None
     before = surr_fn(theta)
 
     def accept(candidate) -> bool:  # both conditions: inside the trust region and an improvement
         return kl_fn(candidate) <= delta and surr_fn(candidate) > before
 
-    return _search(accept, np.asarray(theta, float), np.asarray(full_step, float), max_iter - 1, coef)[1]
+    return _search(accept, np.asarray(theta, float), np.asarray(full_step, float), max_iter, coef)[1]
 
 
 def check_backtracking_line_search(fn, seed: int = 133) -> CheckResult:

@@ -1,0 +1,209 @@
+"""rlcore's TRPO vs sb3-contrib's on CartPole-v1 and Pendulum-v1, trained side by side in one process.
+
+Protocols (see bench/README.md):
+  cartpole-zoo   RL-Zoo's tuned CartPole-v1 settings for both (TRPOConfig's defaults): identical settings.
+  pendulum-zoo   RL-Zoo's tuned Pendulum-v1 settings for both, without gSDE, which rlcore does not implement:
+                 identical settings; sb3-contrib also runs the Zoo's own setting with gSDE, its best.
+  cartpole-best  each library's best CartPole-v1 configuration: time to solve.
+
+Runs are interleaved (seed by seed, alternating which library goes first), each with one torch thread. Greedy
+evaluations (10 seeded episodes, run in parallel) every ``EVAL_EVERY`` steps are excluded from the training
+seconds. Writes bench/results/trpo.{md,json,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from cartpole import EVAL_EPISODES, EVAL_EVERY, FINAL_EPISODES, RESULTS, Clock, fmt, solve_times  # noqa: E402
+
+import rlcore  # noqa: E402
+from rlcore.algos.trpo import train_trpo  # noqa: E402
+from rlcore.training.evaluation import episode_returns  # noqa: E402
+
+THRESHOLD = {"CartPole-v1": 475.0, "Pendulum-v1": -200.0}
+
+# RL-Zoo's hyperparams/trpo.yml. CartPole-v1 is TRPOConfig's defaults; Pendulum-v1 sets n_steps 1024, gamma 0.9 and
+# 15 critic updates, and keeps sb3-contrib's defaults for the rest (critic minibatch 128, damping 0.1, lambda 0.95).
+ZOO = {
+    "CartPole-v1": (dict(num_envs=2, num_steps=512, critic_batch_size=512, cg_damping=1e-3, gae_lambda=0.98,
+                         gamma=0.99, lr=1e-3, critic_epochs=20, total_steps=100_000),
+                    dict(n_envs=2, n_steps=512, batch_size=512, cg_damping=1e-3, gae_lambda=0.98, gamma=0.99,
+                         learning_rate=1e-3, n_critic_updates=20)),
+    "Pendulum-v1": (dict(num_envs=2, num_steps=1024, critic_batch_size=128, cg_damping=0.1, gae_lambda=0.95,
+                         gamma=0.9, lr=1e-3, critic_epochs=15, total_steps=100_000),
+                    dict(n_envs=2, n_steps=1024, batch_size=128, cg_damping=0.1, gae_lambda=0.95, gamma=0.9,
+                         learning_rate=1e-3, n_critic_updates=15)),
+}
+# rlcore's own CartPole configuration for time to solve: rollouts half as long (an update every 512 steps) and
+# half the critic epochs.
+RLCORE_BEST_CARTPOLE = dict(ZOO["CartPole-v1"][0], num_steps=256, critic_epochs=10, total_steps=60_000)
+
+
+def run_rlcore(config: dict, seed: int, env_id: str) -> dict:
+    curve, clock, next_eval = [], Clock(), [EVAL_EVERY]
+
+    def callback(record, agent):
+        if record["steps"] >= next_eval[0]:
+            next_eval[0] += EVAL_EVERY
+            clock.evaluate(curve, record["steps"], agent.act, env_id)
+
+    agent = train_trpo(env_id=env_id, seed=seed, progress=False, callback=callback, **config)
+    final = float(np.mean(agent.episode_returns(FINAL_EPISODES, seed=20_000)))
+    return {"steps": agent.history["steps"][-1], "seconds": clock.seconds(), "curve": curve, "final_return": final}
+
+
+def run_sb3(kwargs: dict, total_steps: int, seed: int, env_id: str) -> dict:
+    from sb3_contrib import TRPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    curve = []
+
+    class Evaluate(BaseCallback):
+        def _on_training_start(self):
+            self.clock, self.next_eval = Clock(), EVAL_EVERY
+
+        def _on_step(self):
+            if self.num_timesteps >= self.next_eval:
+                self.next_eval += EVAL_EVERY
+                self.clock.evaluate(curve, self.num_timesteps,
+                                    lambda obs: self.model.predict(obs, deterministic=True)[0], env_id)
+            return True
+
+        def _on_training_end(self):
+            self.seconds = self.clock.seconds()
+
+    kwargs = dict(kwargs)
+    env = make_vec_env(env_id, n_envs=kwargs.pop("n_envs"), seed=seed)
+    model = TRPO("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **kwargs)
+    callback = Evaluate()
+    model.learn(total_steps, callback=callback)
+    final = episode_returns(lambda obs: model.predict(obs, deterministic=True)[0], env_id, FINAL_EPISODES, seed=20_000)
+    return {"steps": model.num_timesteps, "seconds": callback.seconds, "curve": curve,
+            "final_return": float(np.mean(final))}
+
+
+def zoo(env_id: str):
+    ours, theirs = ZOO[env_id]
+    return ours, theirs, ours["total_steps"]
+
+
+# Each protocol: a title, its environment and its contenders, (name, run(seed)); "sb3-contrib" is the reference.
+PROTOCOLS = {
+    "cartpole-zoo": ("TRPO, RL-Zoo CartPole settings for both", "CartPole-v1", [
+        ("rlcore", lambda s: run_rlcore(zoo("CartPole-v1")[0], s, "CartPole-v1")),
+        ("sb3-contrib", lambda s: run_sb3(zoo("CartPole-v1")[1], zoo("CartPole-v1")[2], s, "CartPole-v1"))]),
+    "pendulum-zoo": ("TRPO, RL-Zoo Pendulum settings without gSDE for both", "Pendulum-v1", [
+        ("rlcore", lambda s: run_rlcore(zoo("Pendulum-v1")[0], s, "Pendulum-v1")),
+        ("sb3-contrib", lambda s: run_sb3(zoo("Pendulum-v1")[1], zoo("Pendulum-v1")[2], s, "Pendulum-v1")),
+        ("sb3-contrib with gSDE (RL Zoo)", lambda s: run_sb3(
+            dict(zoo("Pendulum-v1")[1], use_sde=True, sde_sample_freq=4), zoo("Pendulum-v1")[2], s,
+            "Pendulum-v1"))]),
+    "cartpole-best": ("TRPO, each library's best CartPole configuration", "CartPole-v1", [
+        ("rlcore", lambda s: run_rlcore(RLCORE_BEST_CARTPOLE, s, "CartPole-v1")),
+        ("sb3-contrib", lambda s: run_sb3(zoo("CartPole-v1")[1], zoo("CartPole-v1")[2], s, "CartPole-v1"))]),
+}
+
+
+def summarise(runs: list[dict]) -> dict:
+    def med(key):
+        values = [r[key] for r in runs if r[key] is not None]
+        return (float(np.median(values)) if values else None), len(values)
+
+    out = {"steps_per_second": float(np.median([r["steps"] / r["seconds"] for r in runs])),
+           "final_return": float(np.mean([r["final_return"] for r in runs])),
+           "final_returns": [r["final_return"] for r in runs]}
+    for key in ("first_steps", "first_seconds", "sustained_steps", "sustained_seconds"):
+        out[key], out[key + "_n"] = med(key)
+    return out
+
+
+def table(results: dict, n: int) -> str:
+    lines = ["| protocol | library | env-steps/s | ratio | first solved: steps | s | sustained: steps | s "
+             "| final return (20 eps), per seed |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for key, res in results.items():
+        ref = res["summary"]["sb3-contrib"]
+        for lib, s in res["summary"].items():
+            ratio = f"{s['steps_per_second'] / ref['steps_per_second']:.2f}×"
+            per_seed = ", ".join(f"{r:.0f}" for r in s["final_returns"])
+            lines.append(f"| {key} (≥ {THRESHOLD[res['env_id']]:.0f}) | {lib} | {s['steps_per_second']:,.0f} | {ratio} "
+                         f"| {fmt(s['first_steps'], s['first_steps_n'], n)} "
+                         f"| {fmt(s['first_seconds'], s['first_seconds_n'], n, 1)} "
+                         f"| {fmt(s['sustained_steps'], s['sustained_steps_n'], n)} "
+                         f"| {fmt(s['sustained_seconds'], s['sustained_seconds_n'], n, 1)} "
+                         f"| {s['final_return']:.1f} ({per_seed}) |")
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 3.6), squeeze=False, layout="constrained")
+    for ax, (key, res) in zip(axes[0], results.items()):
+        for c, (lib, runs) in enumerate(res["runs"].items()):
+            for k, run in enumerate(runs):
+                _, t, r = zip(*run["curve"]) if run["curve"] else ((), (), ())
+                ax.plot(t, r, color=f"C{c}", alpha=0.7, lw=1.2, label=lib if k == 0 else None)
+        ax.axhline(THRESHOLD[res["env_id"]], color="gray", ls=":", lw=1)
+        ax.set(title=f"{key}: {res['title']}", xlabel="training seconds (evaluation excluded)",
+               ylabel=f"greedy return ({EVAL_EPISODES} episodes)")
+        ax.title.set_fontsize(8)
+        ax.legend(loc="lower right", fontsize=7)
+    fig.savefig(path, dpi=120)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=5, help="number of seeds per protocol (>= 3 for the table)")
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS),
+                        help="comma-separated, from " + ", ".join(PROTOCOLS))
+    parser.add_argument("--out", default=str(RESULTS), help="results folder")
+    args = parser.parse_args()
+    keys = [k for k in args.protocols.split(",") if k]
+    if args.seeds < 1 or not set(keys) <= set(PROTOCOLS):
+        parser.error(f"--seeds must be >= 1 and --protocols a comma-separated subset of {', '.join(PROTOCOLS)}")
+    torch.set_num_threads(1)
+    import sb3_contrib
+
+    seeds = list(range(args.seeds))
+    results = {}
+    for key in keys:
+        title, env_id, contenders = PROTOCOLS[key]
+        runs = {lib: [] for lib, _ in contenders}
+        for seed in seeds:  # interleaved, alternating the order of the libraries
+            for lib, run in contenders if seed % 2 == 0 else contenders[::-1]:
+                result = run(seed)
+                result.update(solve_times(result["curve"], THRESHOLD[env_id]))
+                runs[lib].append(result)
+                print(f"{key} seed {seed} {lib:30s}: {result['steps'] / result['seconds']:8,.0f} steps/s, "
+                      f"sustained from {result['sustained_steps']} steps / {result['sustained_seconds']} s, "
+                      f"final {result['final_return']:.1f}", flush=True)
+        results[key] = {"title": title, "env_id": env_id, "runs": runs,
+                        "summary": {lib: summarise(r) for lib, r in runs.items()}}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = (f"rlcore {rlcore.__version__}, sb3-contrib {sb3_contrib.__version__}, torch {torch.__version__}, "
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, 1 torch thread, seeds {seeds}, "
+            f"evaluation every {EVAL_EVERY} steps over {EVAL_EPISODES} greedy episodes (excluded from seconds); "
+            f"medians over seeds, final return averaged (per seed in brackets); ratio: env-steps/s over "
+            f"sb3-contrib's at the same protocol")
+    text = f"# TRPO: rlcore vs sb3-contrib\n\n{meta}\n\n{table(results, len(seeds))}\n"
+    (out / "trpo.md").write_text(text)
+    (out / "trpo.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    plot(results, out / "trpo_curves.png")
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
