@@ -52,7 +52,9 @@ ARGS = {"rewards_to_go": "rewards, dones, gamma", "evaluate_policy_exact": "P, r
         "performance_difference": "P, r, rho0, pi, pi_new, gamma", "cpi_step": "P, r, rho0, pi, gamma",
         "trpo_lower_bound": "P, r, rho0, pi, pi_new, gamma", "conjugate_gradient": "Avp, b, iters, tol",
         "fisher_vector_product": "policy, obs, v, damping",
-        "backtracking_line_search": "theta, full_step, kl_fn, surr_fn, delta, coef, max_iter"}
+        "backtracking_line_search": "theta, full_step, kl_fn, surr_fn, delta, coef, max_iter",
+        "ppo_clip_loss": "logp_new, logp_old, adv, eps", "value_loss": "v_new, v_old, returns, clip_eps=None",
+        "adaptive_kl_beta": "beta, kl, target"}
 QUIZ_VARIANTS = ("right", "wrong", "not a literal", "unanswered")
 CHECKED_BY = {"check_rewards_to_go": "rewards_to_go", "check_evaluate_policy": "evaluate_policy_exact",
               "check_occupancy": "occupancy", "check_greedy": "greedy", "check_value_iteration": "value_iteration",
@@ -70,7 +72,9 @@ CHECKED_BY = {"check_rewards_to_go": "rewards_to_go", "check_evaluate_policy": "
               "check_performance_difference": "performance_difference", "check_cpi_step": "cpi_step",
               "check_trpo_lower_bound": "trpo_lower_bound", "check_conjugate_gradient": "conjugate_gradient",
               "check_fisher_vector_product": "fisher_vector_product",
-              "check_backtracking_line_search": "backtracking_line_search"}
+              "check_backtracking_line_search": "backtracking_line_search",
+              "check_ppo_clip_loss": "ppo_clip_loss", "check_value_loss": "value_loss",
+              "check_adaptive_kl_beta": "adaptive_kl_beta"}
 
 
 def known_answers() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
@@ -82,7 +86,8 @@ def known_answers() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]
     helpers = "\n\n".join(inspect.getsource(getattr(tc, n)) for n in
                            ("_mdp", "ref_rtg", "ref_eval", "ref_occ", "ref_vi", "ref_pi", "_backup", "_softmax",
                             "_pg_parts", "_rtg_tensor", "_gae_loop", "_pdw", "_opg", "_log_softmax",
-                            "_fisher", "_npg", "_nsc", "_pd_terms", "_cpi", "_trpo", "_cg", "_fvp", "_ls"))
+                            "_fisher", "_npg", "_nsc", "_pd_terms", "_cpi", "_trpo", "_cg", "_fvp", "_ls",
+                            "_clip", "_vloss", "_beta"))
     header = ("import numpy as np\nfrom rlcore.estimators import returns\nfrom rlcore.tabular import dp, exact\n"
               "from rlcore.tabular.mdp import FiniteMDP\n\n" + helpers + "\n\n")
 

@@ -27,6 +27,7 @@ from rlcore.exercises import (
     ch11,
     ch12,
     ch13,
+    ch14,
     framework,
     run_exercise,
 )
@@ -1013,6 +1014,105 @@ def ls_returns_parameters(theta, full_step, kl_fn, surr_fn, delta, coef, max_ite
     return theta if j is None else np.asarray(theta) + coef**j * np.asarray(full_step)
 
 
+def _clip(logp_new, logp_old, adv, eps, mode="right"):
+    import torch
+
+    log_ratio = logp_new - (logp_old if mode == "old not detached" else logp_old.detach())
+    ratio = logp_new / logp_old.detach() if mode == "quotient" else torch.exp(log_ratio)
+    clipped = torch.clamp(ratio, 1 - eps, 1 + eps)
+    if mode == "clip only":
+        return -(clipped * adv).mean()
+    if mode == "max":
+        return -torch.max(ratio * adv, clipped * adv).mean()
+    if mode == "objective":
+        return torch.min(ratio * adv, clipped * adv).mean()
+    if mode == "clip log ratio":
+        return -torch.min(ratio * adv, torch.exp(torch.clamp(log_ratio, -eps, eps)) * adv).mean()
+    return -torch.min(ratio * adv, clipped * adv).mean()
+
+
+def clip_only(logp_new, logp_old, adv, eps):  # the clipped term alone: no gradient outside the band on both sides
+    return _clip(logp_new, logp_old, adv, eps, "clip only")
+
+
+def clip_max(logp_new, logp_old, adv, eps):
+    return _clip(logp_new, logp_old, adv, eps, "max")
+
+
+def clip_quotient(logp_new, logp_old, adv, eps):  # ratio as a quotient of log-probabilities
+    return _clip(logp_new, logp_old, adv, eps, "quotient")
+
+
+def clip_objective_not_loss(logp_new, logp_old, adv, eps):
+    return _clip(logp_new, logp_old, adv, eps, "objective")
+
+
+def clip_log_ratio(logp_new, logp_old, adv, eps):  # clips log(rho) to [-eps, eps]: kinks at e^+-eps
+    return _clip(logp_new, logp_old, adv, eps, "clip log ratio")
+
+
+def clip_old_attached(logp_new, logp_old, adv, eps):
+    return _clip(logp_new, logp_old, adv, eps, "old not detached")
+
+
+def _vloss(v_new, v_old, returns, clip_eps=None, mode="right"):
+    import torch
+
+    old = v_old if mode == "old attached" else v_old.detach()
+    unclipped = (v_new - returns).square()
+    if clip_eps is None or mode == "ignores clip":
+        return (0.5 if mode == "half" else 1.0) * unclipped.mean()
+    if mode == "around returns":
+        clipped = returns + (v_new - returns).clamp(-clip_eps, clip_eps)
+    else:
+        clipped = old + (v_new - old).clamp(-clip_eps, clip_eps)
+    pick = torch.min if mode == "min" else torch.max
+    return (0.5 if mode == "half" else 1.0) * pick(unclipped, (clipped - returns).square()).mean()
+
+
+def vloss_min(v_new, v_old, returns, clip_eps=None):
+    return _vloss(v_new, v_old, returns, clip_eps, "min")
+
+
+def vloss_half(v_new, v_old, returns, clip_eps=None):
+    return _vloss(v_new, v_old, returns, clip_eps, "half")
+
+
+def vloss_ignores_clip(v_new, v_old, returns, clip_eps=None):
+    return _vloss(v_new, v_old, returns, clip_eps, "ignores clip")
+
+
+def vloss_around_returns(v_new, v_old, returns, clip_eps=None):
+    return _vloss(v_new, v_old, returns, clip_eps, "around returns")
+
+
+def vloss_old_attached(v_new, v_old, returns, clip_eps=None):
+    return _vloss(v_new, v_old, returns, clip_eps, "old attached")
+
+
+def _beta(beta, kl, target, up=2.0, band=1.5, strict=True, swapped=False):
+    high, low = (kl > band * target, kl < target / band) if strict else (kl >= band * target, kl <= target / band)
+    if swapped:
+        high, low = low, high
+    return beta * up if high else beta / up if low else beta
+
+
+def beta_swapped(beta, kl, target):  # halves the penalty when the KL is too large
+    return _beta(beta, kl, target, swapped=True)
+
+
+def beta_factor_one_and_a_half(beta, kl, target):
+    return _beta(beta, kl, target, up=1.5)
+
+
+def beta_not_strict(beta, kl, target):
+    return _beta(beta, kl, target, strict=False)
+
+
+def beta_band_two(beta, kl, target):
+    return _beta(beta, kl, target, band=2.0)
+
+
 CASES = [
     (ch01.check_rewards_to_go, ref_rtg, [
         (rtg_off_by_one, "one step"), (rtg_through_terminal, "episode boundary"),
@@ -1104,6 +1204,16 @@ CASES = [
         (ls_gain_not_strict, "comes back to its old value"), (ls_gain_above_zero, "starts at 1"),
         (ls_kl_strict, "exactly δ"), (ls_one_more_try, "is max_iter"), (ls_halves, "coef 0.8"),
         (ls_returns_parameters, "return an integer j")]),
+    (ch14.check_ppo_clip_loss, ch14.ppo_clip_loss, [
+        (clip_only, "ratios from 0.5"), (clip_max, "ratios from 0.5"), (clip_quotient, "the new policy is the old one"),
+        (clip_objective_not_loss, "the new policy is the old one"), (clip_log_ratio, "ratios from 0.5"),
+        (clip_old_attached, "gradient flows into the logp_old")]),
+    (ch14.check_value_loss, ch14.value_loss, [
+        (vloss_min, "clipping that binds"), (vloss_half, "no clipping"), (vloss_ignores_clip, "clipping that binds"),
+        (vloss_around_returns, "clipping that binds"), (vloss_old_attached, "gradient flows into the v_old")]),
+    (ch14.check_adaptive_kl_beta, ch14.adaptive_kl_beta, [
+        (beta_swapped, "far above"), (beta_factor_one_and_a_half, "far above"), (beta_not_strict, "exactly 1.5"),
+        (beta_band_two, "just above")]),
     (ch02.check_greedy, dp.greedy, [
         (greedy_last_tie, "lowest index"), (greedy_float, "must be integers"), (greedy_tolerant, "not a tie"),
         (greedy_in_place, "changed its input `Q`"), (greedy_wrong_axis, "one per state")]),

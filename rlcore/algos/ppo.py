@@ -90,6 +90,16 @@ def value_loss(values: torch.Tensor, returns: torch.Tensor, old_values: torch.Te
     return torch.max((values - returns).square(), (clipped - returns).square()).mean()
 
 
+def adaptive_kl_coef(beta: float, kl: float, target: float) -> float:
+    """The adaptive penalty's next ``beta`` (Chapter 14; A-40): ``2 beta`` if the update's KL exceeded
+    ``1.5 target``, ``beta / 2`` if it fell below ``target / 1.5``, else ``beta`` (Schulman et al. 2017, §4)."""
+    if kl > 1.5 * target:
+        return 2.0 * beta
+    if kl < target / 1.5:
+        return beta / 2.0
+    return beta
+
+
 def minibatch_indices(n: int, batch_size: int, epochs: int, generator: torch.Generator):
     """``epochs`` shuffles of ``range(n)``, each cut into minibatches of ``batch_size`` indices (Chapter 14).
 
@@ -147,10 +157,7 @@ class PPO:
         stats = self.diagnostics(batch, clip_range)
         beta = self.kl_coef
         if cfg.kl_target is not None:  # adaptive penalty: KL measured after the update, on the same batch
-            if stats["approx_kl"] > 1.5 * cfg.kl_target:
-                self.kl_coef = beta * 2
-            elif stats["approx_kl"] < cfg.kl_target / 1.5:
-                self.kl_coef = beta / 2
+            self.kl_coef = adaptive_kl_coef(beta, stats["approx_kl"], cfg.kl_target)
         per_epoch = -(-n // cfg.batch_size)
         return {**stats, "kl_coef": beta, "epochs": steps_taken // per_epoch, "minibatch_steps": steps_taken,
                 "lr": lr, "clip_range": clip_range or float("nan")}

@@ -33,7 +33,7 @@ MC_Z = 4.0
 #: The topic modules of this package, one per group of syllabus §3. Each is imported only
 #: when a chapter asks for its checks, so Chapter 1 never loads torch.
 TOPICS = ("mdp_values", "monte_carlo", "probability", "policy_gradient", "reinforce", "actor_critic",
-          "off_policy", "information", "natural_gradient", "improvement", "trust_region")
+          "off_policy", "information", "natural_gradient", "improvement", "trust_region", "proximal")
 
 
 @dataclass
