@@ -42,9 +42,9 @@ ZOO = {
                     dict(n_envs=2, n_steps=1024, batch_size=128, cg_damping=0.1, gae_lambda=0.95, gamma=0.9,
                          learning_rate=1e-3, n_critic_updates=15)),
 }
-# rlcore's own CartPole configuration for time to solve: rollouts half as long (an update every 512 steps) and
-# half the critic epochs.
-RLCORE_BEST_CARTPOLE = dict(ZOO["CartPole-v1"][0], num_steps=256, critic_epochs=10, total_steps=60_000)
+# rlcore's own CartPole configuration: TRPOConfig's defaults, the Zoo's settings with sb3-contrib's default damping
+# (0.1) and critic minibatch (128), for 60k steps.
+RLCORE_BEST_CARTPOLE = dict(total_steps=60_000)
 
 
 def run_rlcore(config: dict, seed: int, env_id: str) -> dict:
@@ -169,6 +169,8 @@ def main():
     parser.add_argument("--protocols", default=",".join(PROTOCOLS),
                         help="comma-separated, from " + ", ".join(PROTOCOLS))
     parser.add_argument("--out", default=str(RESULTS), help="results folder")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other protocols' results of the last run (trpo.json) and replace these")
     args = parser.parse_args()
     keys = [k for k in args.protocols.split(",") if k]
     if args.seeds < 1 or not set(keys) <= set(PROTOCOLS):
@@ -177,7 +179,9 @@ def main():
     import sb3_contrib
 
     seeds = list(range(args.seeds))
-    results = {}
+    out = Path(args.out)
+    saved = out / "trpo.json"
+    results = json.loads(saved.read_text())["results"] if args.merge and saved.exists() else {}
     for key in keys:
         title, env_id, contenders = PROTOCOLS[key]
         runs = {lib: [] for lib, _ in contenders}
@@ -191,7 +195,7 @@ def main():
                       f"final {result['final_return']:.1f}", flush=True)
         results[key] = {"title": title, "env_id": env_id, "runs": runs,
                         "summary": {lib: summarise(r) for lib, r in runs.items()}}
-    out = Path(args.out)
+    results = {key: results[key] for key in PROTOCOLS if key in results}  # in the protocols' order
     out.mkdir(parents=True, exist_ok=True)
     meta = (f"rlcore {rlcore.__version__}, sb3-contrib {sb3_contrib.__version__}, torch {torch.__version__}, "
             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, 1 torch thread, seeds {seeds}, "

@@ -1,5 +1,5 @@
-"""Checkers for the exercises of Chapter 14 (PPO): the clipped surrogate loss (14.1), the value loss with optional
-clipping (14.2) and the adaptive KL coefficient (14.3), and quiz 14.1.
+"""Checkers for the exercises of Chapter 14 (PPO): the clipped surrogate loss (14.1), the adaptive KL coefficient
+(14.2) and the value loss with optional clipping (14.3), and quiz 14.1.
 
 Losses are judged by their value and by their gradient with respect to the new log-probabilities (or values), both
 against rlcore's in float64 to 1e-10 (the same arithmetic in another order differs by rounding only); the
@@ -96,7 +96,7 @@ def check_ppo_clip_loss(fn, seed: int = 141) -> CheckResult:
 
 
 def value_loss(v_new, v_old, returns, clip_eps=None):
-    """Exercise 14.2's reference: ``mean (v_new - R)^2``, or ``mean max((v_new - R)^2, (v_old + clip(v_new - v_old,
+    """Exercise 14.3's reference: ``mean (v_new - R)^2``, or ``mean max((v_new - R)^2, (v_old + clip(v_new - v_old,
     -eps, eps) - R)^2)`` with ``clip_eps`` (Chapter 14), by :func:`rlcore.algos.ppo.value_loss`."""
     from ..algos.ppo import value_loss as _value_loss
 
@@ -108,7 +108,7 @@ def _reference_value(v_new, v_old, returns, clip_eps=None):
 
 
 def check_value_loss(fn, seed: int = 142) -> CheckResult:
-    """Exercise 14.2 (Chapter 14): ``value_loss(v_new, v_old, returns, clip_eps=None)`` returns ``mean (v_new - R)^2``
+    """Exercise 14.3 (Chapter 14): ``value_loss(v_new, v_old, returns, clip_eps=None)`` returns ``mean (v_new - R)^2``
     or, with ``clip_eps``, ``mean max((v_new - R)^2, (v_old + clip(v_new - v_old, -eps, eps) - R)^2)``,
     differentiable in ``v_new``; judged by value and gradient."""
     import torch
@@ -139,18 +139,18 @@ def check_value_loss(fn, seed: int = 142) -> CheckResult:
         cases.append(case(f"random batch #{i + 1}", v_old + rng.normal(0, 0.5, size=n), v_old, rng.normal(size=n),
                           [None, 0.2, 0.5][i]))
 
-    return run_exercise("Exercise 14.2 (value_loss)", fn, cases, _reference_value,
+    return run_exercise("Exercise 14.3 (value_loss)", fn, cases, _reference_value,
                         lambda got, case: _judge_loss(got, case, "v_new", "v_old"),
                         "rlcore.algos.ppo.value_loss", fallback_fn=value_loss)
 
 
 def adaptive_kl_beta(beta, kl, target):
-    """Exercise 14.3's reference, :func:`rlcore.algos.ppo.adaptive_kl_coef` (Chapter 14)."""
+    """Exercise 14.2's reference, :func:`rlcore.algos.ppo.adaptive_kl_coef` (Chapter 14)."""
     return adaptive_kl_coef(beta, kl, target)
 
 
 def check_adaptive_kl_beta(fn, seed: int = 143) -> CheckResult:
-    """Exercise 14.3 (Chapter 14): ``adaptive_kl_beta(beta, kl, target)`` returns ``2 beta`` if ``kl > 1.5 target``,
+    """Exercise 14.2 (Chapter 14): ``adaptive_kl_beta(beta, kl, target)`` returns ``2 beta`` if ``kl > 1.5 target``,
     ``beta / 2`` if ``kl < target / 1.5``, else ``beta``; compared exactly, on the boundaries too."""
     t = 0.01
     cases = [Case(label, dict(beta=beta, kl=kl, target=target), hint) for label, beta, kl, target, hint in [
@@ -171,7 +171,7 @@ def check_adaptive_kl_beta(fn, seed: int = 143) -> CheckResult:
             return f"expected beta = {case.expected!r}, got {float(got)!r}"
         return None
 
-    return run_exercise("Exercise 14.3 (adaptive_kl_beta)", fn, cases, adaptive_kl_beta, compare,
+    return run_exercise("Exercise 14.2 (adaptive_kl_beta)", fn, cases, adaptive_kl_beta, compare,
                         "rlcore.algos.ppo.adaptive_kl_coef")
 
 
