@@ -12,12 +12,27 @@ import tomllib
 import yaml
 
 from rlcore.book.student_edition import is_solution, main
-from rlcore.exercises import NOT_ATTEMPTED, PASS, ch01, ch02, ch05, ch06, ch07, ch08, ch09, ch10, ch11, ch12, ch13
+from rlcore.exercises import (
+    NOT_ATTEMPTED,
+    PASS,
+    ch01,
+    ch02,
+    ch05,
+    ch06,
+    ch07,
+    ch08,
+    ch09,
+    ch10,
+    ch11,
+    ch12,
+    ch13,
+    ch14,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("ch*.ipynb"))
 MODULES = {"ch01": ch01, "ch02": ch02, "ch05": ch05, "ch06": ch06, "ch07": ch07, "ch08": ch08, "ch09": ch09,
-           "ch10": ch10, "ch11": ch11, "ch12": ch12, "ch13": ch13}
+           "ch10": ch10, "ch11": ch11, "ch12": ch12, "ch13": ch13, "ch14": ch14}
 CHECKER = re.compile(r"^(ex\d+_\d+) = (ch\d\d)\.(check_\w+)\((\w+)\)\s*$", re.M)
 QUIZ = re.compile(r"\b(ch\d\d)\.quiz\(\"([\d.]+)\"")
 

@@ -25,6 +25,21 @@ def test_bad_seed(seed):
         seed_everything(seed)
 
 
+def test_seeding_sets_one_torch_thread_unless_told_otherwise():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        seed_everything(0)
+        assert torch.get_num_threads() == 1  # the book's numbers are computed on one thread
+        torch.set_num_threads(2)
+        seed_everything(0, threads=None)
+        assert torch.get_num_threads() == 2
+        with pytest.raises(ValueError, match="threads must be a positive integer or None, got 0"):
+            seed_everything(0, threads=0)
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_small_work_stays_on_cpu():
     assert pick_device().type == "cpu"
     assert pick_device(work_flops=1e3).type == "cpu"

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from rlcore.exercises import ch01, ch02, ch05, ch06, ch07, ch08, ch09, ch10, ch11, ch12, ch13
+from rlcore.exercises import ch01, ch02, ch05, ch06, ch07, ch08, ch09, ch10, ch11, ch12, ch13, ch14
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 CHAPTERS = sorted(BOOK.glob("ch[0-9][0-9]_*.ipynb"))
 APPENDICES = sorted(BOOK.glob("app_[a-z]_*.ipynb"))  # lettered appendices written as notebooks
 MODULES = {"ch01": ch01, "ch02": ch02, "ch05": ch05, "ch06": ch06, "ch07": ch07, "ch08": ch08, "ch09": ch09,
-           "ch10": ch10, "ch11": ch11, "ch12": ch12, "ch13": ch13}
+           "ch10": ch10, "ch11": ch11, "ch12": ch12, "ch13": ch13, "ch14": ch14}
 CHECKER = re.compile(r"^(ex\d+_\d+) = (ch\d\d)\.(check_\w+)\((\w+)\)\s*$", re.M)
 SHOW = re.compile(r"^show\(([\w.]+)\)\s*$", re.M)
 ENV_USE = re.compile(r"(?:from_toytext\(|run_episodes\(|env_id=|gym\.make\()\"([\w-]+)\""

@@ -25,7 +25,7 @@ from ..training.optim import clip_grad_norm_, make_optimizer
 
 @dataclass
 class PPOConfig(OnPolicyConfig):
-    """PPO's settings. Defaults: RL-Zoo's tuned CartPole-v1 configuration (Chapter 14)."""
+    """PPO's settings. Defaults: RL-Zoo's tuned CartPole-v1 configuration (Chapter 14, §14.4)."""
 
     gamma: float = 0.98
     """Discount factor."""
@@ -66,12 +66,12 @@ class PPOConfig(OnPolicyConfig):
 
 
 def clipped_surrogate_loss(ratio: torch.Tensor, advantages: torch.Tensor, clip_range: float | None) -> torch.Tensor:
-    """``-mean min(rho A, clip(rho, 1-eps, 1+eps) A)``; the plain surrogate if ``clip_range`` is None (Chapter 14).
+    """``-mean min(rho A, clip(rho, 1-eps, 1+eps) A)``; the plain surrogate if ``clip_range`` is None (Chapter 14,
+    §14.1, eq. (eq-clip)).
 
-    Per sample the gradient in ``rho`` is zero only where the clip binds on the *improving* side
-    (rho > 1+eps with A > 0, rho < 1-eps with A < 0); on the worsening side the unclipped term
-    is the minimum and the full gradient flows (fixing errata E0.21/E2.28/E3.14).
-    """
+    Per sample the gradient in ``rho`` is zero only where the clip binds on the *improving* side (rho > 1+eps with A >
+    0, rho < 1-eps with A < 0); on the worsening side the unclipped term is the minimum and the full gradient flows
+    (fixing errata E0.21/E2.28/E3.14)."""
     if clip_range is None:
         return -(ratio * advantages).mean()
     clipped = ratio.clamp(1.0 - clip_range, 1.0 + clip_range)
@@ -80,7 +80,7 @@ def clipped_surrogate_loss(ratio: torch.Tensor, advantages: torch.Tensor, clip_r
 
 def value_loss(values: torch.Tensor, returns: torch.Tensor, old_values: torch.Tensor,
                clip_range_vf: float | None) -> torch.Tensor:
-    """``mean (V - R)^2``, or with value clipping (Chapter 14)
+    """``mean (V - R)^2``, or with value clipping (Chapter 14, §14.4, eq. (eq-value-clip))
 
     ``mean max((V - R)^2, (V_old + clip(V - V_old, +-eps) - R)^2)``.
     """
@@ -91,8 +91,9 @@ def value_loss(values: torch.Tensor, returns: torch.Tensor, old_values: torch.Te
 
 
 def adaptive_kl_coef(beta: float, kl: float, target: float) -> float:
-    """The adaptive penalty's next ``beta`` (Chapter 14; A-40): ``2 beta`` if the update's KL exceeded
-    ``1.5 target``, ``beta / 2`` if it fell below ``target / 1.5``, else ``beta`` (Schulman et al. 2017, §4)."""
+    """The adaptive penalty's next ``beta`` (Chapter 14, §14.2, eq. (eq-adaptive-beta)): ``2 beta`` if the update's KL
+    exceeded ``1.5 target``, ``beta / 2`` if it fell below ``target / 1.5``, else ``beta`` (Schulman et al. 2017, §4).
+    """
     if kl > 1.5 * target:
         return 2.0 * beta
     if kl < target / 1.5:
@@ -101,7 +102,7 @@ def adaptive_kl_coef(beta: float, kl: float, target: float) -> float:
 
 
 def minibatch_indices(n: int, batch_size: int, epochs: int, generator: torch.Generator):
-    """``epochs`` shuffles of ``range(n)``, each cut into minibatches of ``batch_size`` indices (Chapter 14).
+    """``epochs`` shuffles of ``range(n)``, each cut into minibatches of ``batch_size`` indices (Chapter 14, §14.4).
 
     A minibatch that would hold the whole batch is the slice ``[:]``: the mean loss over all ``n``
     transitions does not depend on their order, so shuffling them would change nothing.
@@ -114,7 +115,7 @@ def minibatch_indices(n: int, batch_size: int, epochs: int, generator: torch.Gen
 
 
 class PPO:
-    """PPO's learner: the actor-critic, its Adam, the KL coefficient beta and the generator (Chapter 14)."""
+    """PPO's learner: the actor-critic, its Adam, the KL coefficient beta and the generator (Chapter 14, §14.4)."""
 
     def __init__(self, config: PPOConfig, obs_dim: int, action_dim: int, discrete: bool):
         if not isinstance(config, PPOConfig):
@@ -125,7 +126,7 @@ class PPO:
         self.kl_coef = config.kl_coef  # beta, adapted after each update when kl_target is set
 
     def update(self, batch: dict[str, torch.Tensor], progress_remaining: float) -> dict[str, float]:
-        """One PPO update on one rollout's ``batch`` (Chapter 14)."""
+        """One PPO update on one rollout's ``batch`` (Chapter 14, §14.4, Algorithm alg-ppo)."""
         cfg = self.config
         lr = cfg.lr * (progress_remaining if cfg.anneal_lr else 1.0)
         self.optimizer.param_groups[0]["lr"] = lr
@@ -164,7 +165,7 @@ class PPO:
 
     @torch.no_grad()
     def diagnostics(self, batch: dict[str, torch.Tensor], clip_range: float | None) -> dict[str, float]:
-        """Losses, approx KL, clip fraction and entropy of the updated policy on the whole batch (Chapter 14)."""
+        """Losses, approx KL, clip fraction and entropy of the updated policy on the whole batch (Chapter 14, §14.4)."""
         cfg = self.config
         log_prob, entropy, value = self.net.evaluate_actions(batch["obs"], batch["actions"])
         log_ratio = log_prob - batch["log_probs"]
@@ -179,7 +180,7 @@ class PPO:
 
 
 def train_ppo(config: PPOConfig | None = None, callback: Callable | None = None, **overrides) -> Agent:
-    """Train a PPO agent; ``overrides`` replace fields of ``config`` (default :class:`PPOConfig`) (Chapter 14).
+    """Train a PPO agent; ``overrides`` replace fields of ``config`` (default :class:`PPOConfig`) (Chapter 14, §14.4).
 
     >>> agent = train_ppo(total_steps=50_000, seed=1, progress=False)   # doctest: +SKIP
     >>> agent.episode_returns(episodes=20).mean()                        # doctest: +SKIP

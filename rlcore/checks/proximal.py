@@ -21,15 +21,15 @@ AD64 = 1e-10  # two float64 autograd routes to one gradient differ by rounding o
 
 def clip_objective(ratio: np.ndarray, advantages: np.ndarray, clip_range: float) -> np.ndarray:
     """The case form of the per-sample clipped objective: ``min(rho, 1 + eps) A`` for ``A > 0`` and
-    ``max(rho, 1 - eps) A`` for ``A < 0`` (Chapter 14)."""
+    ``max(rho, 1 - eps) A`` for ``A < 0`` (Chapter 14, §14.1, eq. (eq-clip-cases))."""
     return np.where(advantages > 0, np.minimum(ratio, 1 + clip_range), np.maximum(ratio, 1 - clip_range)) * advantages
 
 
 @register("DC-69", chapters=(14,))
 def dc69_clip_case_analysis(clip_range: float = 0.2):
-    """DC-69 (Chapter 14): the clipped objective per sample equals its case form; its derivative in ``rho`` is zero
-    exactly on ``{A > 0, rho > 1 + eps}`` and ``{A < 0, rho < 1 - eps}`` and ``A`` elsewhere; it is at most
-    ``rho A`` and equals it on ``[1 - eps, 1 + eps]``; at ``rho = 1`` its gradient is the plain surrogate's."""
+    """DC-69 (Chapter 14, §14.1): the clipped objective per sample equals its case form; its derivative in ``rho`` is
+    zero exactly on ``{A > 0, rho > 1 + eps}`` and ``{A < 0, rho < 1 - eps}`` and ``A`` elsewhere; it is at most ``rho
+    A`` and equals it on ``[1 - eps, 1 + eps]``; at ``rho = 1`` its gradient is the plain surrogate's."""
     grid = np.linspace(0.0, 2.0, 401)[1:]  # rho > 0, with the kinks 1 +- eps on the grid
     grid = grid[np.abs(np.abs(grid - 1) - clip_range) > 1e-9]  # the derivative is undefined at the kinks
     advantages = np.array([-2.0, -0.5, 0.7, 3.0])
@@ -71,9 +71,9 @@ def dc69_clip_case_analysis(clip_range: float = 0.2):
 
 @register("DC-70", chapters=(14,))
 def dc70_kl_estimators(seed: int = 70, samples: int = 1_000_000):
-    """DC-70 (Chapter 14): with ``a ~ pi_old`` and ``r = pi_new(a) / pi_old(a)``, ``k1 = -log r`` and
-    ``k3 = (r - 1) - log r`` are unbiased for ``KL(pi_old || pi_new)``; ``k3 >= 0`` always, while a batch mean of
-    ``k1`` can be negative; near ``r = 1`` the variance of ``k3`` is far below that of ``k1``."""
+    """DC-70 (Chapter 14, §14.3, eq. (eq-kl-estimators)): with ``a ~ pi_old`` and ``r = pi_new(a) / pi_old(a)``, ``k1 =
+    -log r`` and ``k3 = (r - 1) - log r`` are unbiased for ``KL(pi_old || pi_new)``; ``k3 >= 0`` always, while a batch
+    mean of ``k1`` can be negative; near ``r = 1`` the variance of ``k3`` is far below that of ``k1``."""
     rng = np.random.default_rng(seed)
     rows = []
     variance_ratio = []
@@ -105,8 +105,8 @@ def dc70_kl_estimators(seed: int = 70, samples: int = 1_000_000):
 
 @register("DC-71", chapters=(14,))
 def dc71_penalty_as_cross_entropy(seed: int = 71):
-    """DC-71 (Chapter 14): ``grad_theta KL(pi_old || pi_theta) = grad_theta E_{a ~ pi_old}[-log pi_theta(a)]``: the
-    old policy's entropy, the other part of the KL, does not depend on ``theta``."""
+    """DC-71 (Chapter 14, §14.2, eq. (eq-kl-cross-entropy)): ``grad_theta KL(pi_old || pi_theta) = grad_theta E_{a ~
+    pi_old}[-log pi_theta(a)]``: the old policy's entropy, the other part of the KL, does not depend on ``theta``."""
     generator = torch.Generator().manual_seed(seed)
     old = torch.softmax(torch.randn(4, 3, generator=generator, dtype=torch.float64), -1)
     logits = torch.randn(4, 3, generator=generator, dtype=torch.float64, requires_grad=True)
@@ -120,7 +120,7 @@ def dc71_penalty_as_cross_entropy(seed: int = 71):
 
 def simulate_adaptive_penalty(power: int, seed: int = 72, iterations: int = 400, target: float = 0.01):
     """The adaptive rule on a simulated policy whose update has KL ``c / beta^power`` times log-normal noise, with
-    ``c`` drifting over training; returns the KLs divided by the target after a burn-in of 50 (Chapter 14)."""
+    ``c`` drifting over training; returns the KLs divided by the target after a burn-in of 50 (Chapter 14, §14.2)."""
     rng = np.random.default_rng(seed)
     beta, ratios = 1.0, []
     for k in range(iterations):
@@ -134,8 +134,8 @@ def simulate_adaptive_penalty(power: int, seed: int = 72, iterations: int = 400,
 
 @register("DC-72", chapters=(14,))
 def dc72_adaptive_penalty(seed: int = 72):
-    """DC-72 (Chapter 14): the adaptive rule (``beta`` doubles when the KL exceeds ``1.5 d_targ`` and halves below
-    ``d_targ / 1.5``) keeps the median KL on target. When the update's KL halves as ``beta`` doubles (``KL ~ 1 /
+    """DC-72 (Chapter 14, §14.2): the adaptive rule (``beta`` doubles when the KL exceeds ``1.5 d_targ`` and halves
+    below ``d_targ / 1.5``) keeps the median KL on target. When the update's KL halves as ``beta`` doubles (``KL ~ 1 /
     beta``, a few first-order steps), most iterations stay within ``[d_targ / 1.5, 1.5 d_targ]``; when the update
     reaches the penalised maximum (``KL ~ 1 / beta^2``) each change of ``beta`` moves the KL fourfold, past the band,
     and fewer do. Some iterations fall outside in both, as the PPO paper says."""

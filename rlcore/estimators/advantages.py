@@ -148,7 +148,7 @@ def bootstrapped_returns(rewards, next_values, terminated, truncated, gamma: flo
 
 
 def normalize_advantages(advantages, eps: float = 1e-8):
-    """``(A - mean A) / (std A + eps)``, std with Bessel's correction (Chapter 7, §7.5; Chapter 14).
+    """``(A - mean A) / (std A + eps)``, std with Bessel's correction (Chapter 7, §7.5; Chapter 14, §14.4).
 
     Works on numpy arrays and torch tensors alike (duck-typed, so this module needs no torch).
     One advantage alone is returned unchanged: its standard deviation is undefined.

@@ -22,7 +22,7 @@ TOL = 1e-10
 
 def ppo_clip_loss(logp_new, logp_old, adv, eps):
     """Exercise 14.1's reference: ``-mean min(rho A, clip(rho, 1 - eps, 1 + eps) A)`` with
-    ``rho = exp(logp_new - logp_old)`` (Chapter 14), by :func:`rlcore.algos.ppo.clipped_surrogate_loss`."""
+    ``rho = exp(logp_new - logp_old)`` (Chapter 14, §14.1), by :func:`rlcore.algos.ppo.clipped_surrogate_loss`."""
     import torch
 
     from ..algos.ppo import clipped_surrogate_loss
@@ -54,7 +54,7 @@ def _judge_loss(got, case, wrt: str, fixed: str):
 
 
 def check_ppo_clip_loss(fn, seed: int = 141) -> CheckResult:
-    """Exercise 14.1 (Chapter 14): ``ppo_clip_loss(logp_new, logp_old, adv, eps)`` returns the scalar loss
+    """Exercise 14.1 (Chapter 14, §14.1): ``ppo_clip_loss(logp_new, logp_old, adv, eps)`` returns the scalar loss
     ``-mean min(rho A, clip(rho, 1 - eps, 1 + eps) A)`` with ``rho = exp(logp_new - logp_old)``, differentiable in
     ``logp_new``; judged by its value and its gradient, on a grid of ratios on both sides of the clip with both
     signs of the advantage."""
@@ -97,7 +97,7 @@ def check_ppo_clip_loss(fn, seed: int = 141) -> CheckResult:
 
 def value_loss(v_new, v_old, returns, clip_eps=None):
     """Exercise 14.3's reference: ``mean (v_new - R)^2``, or ``mean max((v_new - R)^2, (v_old + clip(v_new - v_old,
-    -eps, eps) - R)^2)`` with ``clip_eps`` (Chapter 14), by :func:`rlcore.algos.ppo.value_loss`."""
+    -eps, eps) - R)^2)`` with ``clip_eps`` (Chapter 14, §14.4), by :func:`rlcore.algos.ppo.value_loss`."""
     from ..algos.ppo import value_loss as _value_loss
 
     return _value_loss(v_new, returns, v_old.detach(), clip_eps)
@@ -108,8 +108,8 @@ def _reference_value(v_new, v_old, returns, clip_eps=None):
 
 
 def check_value_loss(fn, seed: int = 142) -> CheckResult:
-    """Exercise 14.3 (Chapter 14): ``value_loss(v_new, v_old, returns, clip_eps=None)`` returns ``mean (v_new - R)^2``
-    or, with ``clip_eps``, ``mean max((v_new - R)^2, (v_old + clip(v_new - v_old, -eps, eps) - R)^2)``,
+    """Exercise 14.3 (Chapter 14, §14.4): ``value_loss(v_new, v_old, returns, clip_eps=None)`` returns ``mean (v_new -
+    R)^2`` or, with ``clip_eps``, ``mean max((v_new - R)^2, (v_old + clip(v_new - v_old, -eps, eps) - R)^2)``,
     differentiable in ``v_new``; judged by value and gradient."""
     import torch
 
@@ -145,13 +145,13 @@ def check_value_loss(fn, seed: int = 142) -> CheckResult:
 
 
 def adaptive_kl_beta(beta, kl, target):
-    """Exercise 14.2's reference, :func:`rlcore.algos.ppo.adaptive_kl_coef` (Chapter 14)."""
+    """Exercise 14.2's reference, :func:`rlcore.algos.ppo.adaptive_kl_coef` (Chapter 14, §14.2)."""
     return adaptive_kl_coef(beta, kl, target)
 
 
 def check_adaptive_kl_beta(fn, seed: int = 143) -> CheckResult:
-    """Exercise 14.2 (Chapter 14): ``adaptive_kl_beta(beta, kl, target)`` returns ``2 beta`` if ``kl > 1.5 target``,
-    ``beta / 2`` if ``kl < target / 1.5``, else ``beta``; compared exactly, on the boundaries too."""
+    """Exercise 14.2 (Chapter 14, §14.2): ``adaptive_kl_beta(beta, kl, target)`` returns ``2 beta`` if ``kl > 1.5
+    target``, ``beta / 2`` if ``kl < target / 1.5``, else ``beta``; compared exactly, on the boundaries too."""
     t = 0.01
     cases = [Case(label, dict(beta=beta, kl=kl, target=target), hint) for label, beta, kl, target, hint in [
         ("a KL far above the target", 1.0, 0.05, t, "the update moved too far: a larger penalty, 2 beta."),
@@ -189,5 +189,5 @@ QUESTIONS = {q.id: q for q in [
                "ac": "(c): redraw the panels for ε = 0.1 and ε = 0.5; which side is flat?"}),
 ]}
 
-#: ``quiz("14.1")`` shows question 14.1 (Chapter 14).
+#: ``quiz("14.1")`` shows question 14.1 (Chapter 14, §14.1).
 quiz = make_quiz(QUESTIONS)

@@ -42,7 +42,8 @@ def mlp(sizes: Sequence[int], activation: str = "tanh") -> nn.Sequential:
 
 @torch.no_grad()
 def orthogonal_init_(body: nn.Sequential, out: nn.Linear, out_gain: float) -> None:
-    """Orthogonal weights, gain sqrt 2 in hidden layers and ``out_gain`` at the output; zero biases (Chapter 14)."""
+    """Orthogonal weights, gain sqrt 2 in hidden layers and ``out_gain`` at the output; zero biases (Chapter 14, §14.7).
+    """
     for layer in linear_layers(body):
         nn.init.orthogonal_(layer.weight, gain=math.sqrt(2))
         layer.bias.zero_()
