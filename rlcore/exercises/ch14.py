@@ -177,16 +177,16 @@ def check_adaptive_kl_beta(fn, seed: int = 143) -> CheckResult:
 
 QUESTIONS = {q.id: q for q in [
     Question(
-        "14.1", "The figure shows the clipped objective L^CLIP of one sample as a function of the ratio ρ, for some "
-        "ε in (0, 1), in two panels. Which statements are true? Select all that apply.", MULTIPLE, frozenset("a"),
-        "(a) For A > 0 the objective is min(ρ, 1 + ε)A: it rises with ρ and is flat to the right of 1 + ε, the left "
-        "panel. For A < 0 it is max(ρ, 1 − ε)A: flat to the left of 1 − ε, then falling, the right panel. (b) is the "
-        "mirror of (a), so false. (c) is false: ε moves the kinks, not which side is flat.",
+        "14.1", "The figure shows the clipped objective L^CLIP of one sample as a function of the ratio w, for some "
+        "ε_clip in (0, 1), in two panels. Which statements are true? Select all that apply.", MULTIPLE, frozenset("a"),
+        "(a) For A > 0 the objective is min(w, 1 + ε_clip)A: it rises with w and is flat to the right of 1 + ε_clip, "
+        "the left panel. For A < 0 it is max(w, 1 − ε_clip)A: flat to the left of 1 − ε_clip, then falling, the right "
+        "panel. (b) is the mirror of (a), so false. (c) is false: ε_clip moves the kinks, not which side is flat.",
         choices=("the left panel is for A > 0 and the right one for A < 0",
                  "the right panel is for A > 0 and the left one for A < 0",
-                 "which panel is which depends on the value of ε"),
-        hints={"b": "for A > 0, does the objective grow or shrink as ρ grows?",
-               "ac": "(c): redraw the panels for ε = 0.1 and ε = 0.5; which side is flat?"}),
+                 "which panel is which depends on the value of ε_clip"),
+        hints={"b": "for A > 0, does the objective grow or shrink as w grows?",
+               "ac": "(c): redraw the panels for ε_clip = 0.1 and ε_clip = 0.5; which side is flat?"}),
 ]}
 
 #: ``quiz("14.1")`` shows question 14.1 (Chapter 14, §14.1).
