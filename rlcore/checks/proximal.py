@@ -53,18 +53,18 @@ def dc69_clip_case_analysis(clip_range: float = 0.2):
     ratio_1 = torch.exp(torch.log_softmax(logits, -1)[actions] - old[actions])
     (g_cpi,) = torch.autograd.grad(-(ratio_1 * adv).mean(), logits)
     return [
-        Check("DC-69", "min(ρA, clip(ρ)A) = min(ρ, 1+ε)A for A > 0, max(ρ, 1−ε)A for A < 0",
+        Check("DC-69", "min(wA, clip(w)A) = min(w, 1+ε_clip)A for A > 0, max(w, 1−ε_clip)A for A < 0",
               "rlcore clipped_surrogate_loss", "case form", float(np.max(np.abs(values - clip_objective(rho, A,
                                                                                                  clip_range)))),
               AD64),
-        Check("DC-69", "∂ℓ/∂ρ = 0 exactly on {A>0, ρ>1+ε} ∪ {A<0, ρ<1−ε}", "autograd", "0 there",
+        Check("DC-69", "∂ℓ/∂w = 0 exactly on {A>0, w>1+ε_clip} ∪ {A<0, w<1−ε_clip}", "autograd", "0 there",
               float(np.max(np.abs(grad[flat]))), 0.0),
-        Check("DC-69", "… and ∂ℓ/∂ρ = A everywhere else (also for ρ < 1−ε when A > 0)", "autograd", "A",
+        Check("DC-69", "… and ∂ℓ/∂w = A everywhere else (also for w < 1−ε_clip when A > 0)", "autograd", "A",
               float(np.max(np.abs(grad[~flat] - A[~flat]))), AD64),
-        Check("DC-69", "ℓ ≤ ρA (pessimism)", "ℓ − ρA", "≤ 0", float(np.max(values - rho * A)), 0.0, "violation"),
-        Check("DC-69", "ℓ = ρA on (1−ε, 1+ε)", "ℓ", "ρA", float(np.max(np.abs(values[inside] - (rho * A)[inside]))),
-              AD64),
-        Check("DC-69", "at ρ = 1 the clipped loss has the plain surrogate's gradient", "∇ of L^CLIP", "∇ of L^CPI",
+        Check("DC-69", "ℓ ≤ wA (pessimism)", "ℓ − wA", "≤ 0", float(np.max(values - rho * A)), 0.0, "violation"),
+        Check("DC-69", "ℓ = wA on (1−ε_clip, 1+ε_clip)", "ℓ", "wA",
+              float(np.max(np.abs(values[inside] - (rho * A)[inside]))), AD64),
+        Check("DC-69", "at w = 1 the clipped loss has the plain surrogate's gradient", "∇ of L^CLIP", "∇ of L^CPI",
               float(torch.max(torch.abs(g_clip - g_cpi))), AD64),
     ]
 
@@ -145,12 +145,12 @@ def dc72_adaptive_penalty(seed: int = 72):
         inside[power] = float(np.mean((ratios >= 1 / 1.5) & (ratios <= 1.5)))
         median = abs(float(np.log(np.median(ratios))))
     return [
-        Check("DC-72", "KL ~ 1/β: most iterations after burn-in keep KL within [d/1.5, 1.5 d]", "share inside",
+        Check("DC-72", "KL ~ 1/β_KL: most iterations after burn-in keep KL within [δ/1.5, 1.5 δ]", "share inside",
               "> 0.5", 0.5 - inside[1], 0.0, "violation"),
-        Check("DC-72", "KL ~ 1/β²: fewer do (β's factor 2 moves the KL fourfold)", "share inside",
-              "< share for KL ~ 1/β", inside[2] - inside[1], 0.0, "violation"),
-        Check("DC-72", "… but not all (the rule reacts after the fact)", "share outside, KL ~ 1/β", "> 0",
+        Check("DC-72", "KL ~ 1/β_KL²: fewer do (the factor 2 on β_KL moves the KL fourfold)", "share inside",
+              "< share for KL ~ 1/β_KL", inside[2] - inside[1], 0.0, "violation"),
+        Check("DC-72", "… but not all (the rule reacts after the fact)", "share outside, KL ~ 1/β_KL", "> 0",
               inside[1] - 1.0 + 1e-12, 0.0, "violation"),
-        Check("DC-72", "KL ~ 1/β²: the median KL is still within a factor 1.5 of the target", "|log median(KL/d)|",
+        Check("DC-72", "KL ~ 1/β_KL²: the median KL is still within a factor 1.5 of the target", "|log median(KL/δ)|",
               "≤ log 1.5", median - np.log(1.5), 0.0, "violation"),
     ]
