@@ -62,7 +62,10 @@ class Clock:
         self.paused += time.perf_counter() - pause
 
 
-def run_rlcore(algo: str, config: dict, seed: int, env_id="CartPole-v1") -> dict:
+def rlcore_learn(train, config: dict, seed: int, env_id: str) -> dict:
+    """Train with an rlcore ``train`` function (``train_ppo``, ``train_a2c``, ``train_trpo``) and ``config``, with
+    greedy evaluations every ``EVAL_EVERY`` steps excluded from its training seconds, then measure its final greedy
+    return."""
     curve = []
     clock = Clock()
     next_eval = [EVAL_EVERY]
@@ -72,17 +75,20 @@ def run_rlcore(algo: str, config: dict, seed: int, env_id="CartPole-v1") -> dict
             next_eval[0] += EVAL_EVERY
             clock.evaluate(curve, record["steps"], agent.act, env_id)
 
-    train = train_ppo if algo == "ppo" else train_a2c
     agent = train(env_id=env_id, seed=seed, progress=False, callback=callback, **config)
     seconds, steps = clock.seconds(), agent.history["steps"][-1]
     final = float(np.mean(agent.episode_returns(FINAL_EPISODES, seed=20_000)))
     return {"steps": steps, "seconds": seconds, "curve": curve, "final_return": final}
 
 
-def run_sb3(algo: str, kwargs: dict, total_steps: int, seed: int, env_id="CartPole-v1") -> dict:
-    from stable_baselines3 import A2C, PPO
+def run_rlcore(algo: str, config: dict, seed: int, env_id="CartPole-v1") -> dict:
+    return rlcore_learn(train_ppo if algo == "ppo" else train_a2c, config, seed, env_id)
+
+
+def sb3_learn(model, total_steps: int, env_id: str) -> dict:
+    """Train a Stable-Baselines3 (or sb3-contrib) ``model`` for ``total_steps`` with greedy evaluations every
+    ``EVAL_EVERY`` steps, excluded from its training seconds, then measure its final greedy return."""
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.env_util import make_vec_env
 
     curve = []
 
@@ -100,16 +106,21 @@ def run_sb3(algo: str, kwargs: dict, total_steps: int, seed: int, env_id="CartPo
         def _on_training_end(self):
             self.seconds = self.clock.seconds()
 
-    kwargs = dict(kwargs)
-    n_envs = kwargs.pop("n_envs")
-    env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
-    cls = PPO if algo == "ppo" else A2C
-    model = cls("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **kwargs)
     callback = Evaluate()
     model.learn(total_steps, callback=callback)
     final = episode_returns(lambda obs: model.predict(obs, deterministic=True)[0], env_id, FINAL_EPISODES, seed=20_000)
     return {"steps": model.num_timesteps, "seconds": callback.seconds, "curve": curve,
             "final_return": float(np.mean(final))}
+
+
+def run_sb3(algo: str, kwargs: dict, total_steps: int, seed: int, env_id="CartPole-v1") -> dict:
+    from stable_baselines3 import A2C, PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    kwargs = dict(kwargs)
+    env = make_vec_env(env_id, n_envs=kwargs.pop("n_envs"), seed=seed)
+    cls = PPO if algo == "ppo" else A2C
+    return sb3_learn(cls("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **kwargs), total_steps, env_id)
 
 
 def linear(start: float):

@@ -22,11 +22,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from cartpole import EVAL_EPISODES, EVAL_EVERY, FINAL_EPISODES, RESULTS, Clock, fmt, solve_times  # noqa: E402
+from cartpole import EVAL_EPISODES, EVAL_EVERY, RESULTS, fmt, rlcore_learn, sb3_learn, solve_times  # noqa: E402
 
 import rlcore  # noqa: E402
 from rlcore.algos.trpo import train_trpo  # noqa: E402
-from rlcore.training.evaluation import episode_returns  # noqa: E402
 
 THRESHOLD = {"CartPole-v1": 475.0, "Pendulum-v1": -200.0}
 
@@ -48,47 +47,16 @@ RLCORE_BEST_CARTPOLE = dict(total_steps=60_000)
 
 
 def run_rlcore(config: dict, seed: int, env_id: str) -> dict:
-    curve, clock, next_eval = [], Clock(), [EVAL_EVERY]
-
-    def callback(record, agent):
-        if record["steps"] >= next_eval[0]:
-            next_eval[0] += EVAL_EVERY
-            clock.evaluate(curve, record["steps"], agent.act, env_id)
-
-    agent = train_trpo(env_id=env_id, seed=seed, progress=False, callback=callback, **config)
-    final = float(np.mean(agent.episode_returns(FINAL_EPISODES, seed=20_000)))
-    return {"steps": agent.history["steps"][-1], "seconds": clock.seconds(), "curve": curve, "final_return": final}
+    return rlcore_learn(train_trpo, config, seed, env_id)
 
 
 def run_sb3(kwargs: dict, total_steps: int, seed: int, env_id: str) -> dict:
     from sb3_contrib import TRPO
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
-
-    curve = []
-
-    class Evaluate(BaseCallback):
-        def _on_training_start(self):
-            self.clock, self.next_eval = Clock(), EVAL_EVERY
-
-        def _on_step(self):
-            if self.num_timesteps >= self.next_eval:
-                self.next_eval += EVAL_EVERY
-                self.clock.evaluate(curve, self.num_timesteps,
-                                    lambda obs: self.model.predict(obs, deterministic=True)[0], env_id)
-            return True
-
-        def _on_training_end(self):
-            self.seconds = self.clock.seconds()
 
     kwargs = dict(kwargs)
     env = make_vec_env(env_id, n_envs=kwargs.pop("n_envs"), seed=seed)
-    model = TRPO("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **kwargs)
-    callback = Evaluate()
-    model.learn(total_steps, callback=callback)
-    final = episode_returns(lambda obs: model.predict(obs, deterministic=True)[0], env_id, FINAL_EPISODES, seed=20_000)
-    return {"steps": model.num_timesteps, "seconds": callback.seconds, "curve": curve,
-            "final_return": float(np.mean(final))}
+    return sb3_learn(TRPO("MlpPolicy", env, seed=seed, verbose=0, device="cpu", **kwargs), total_steps, env_id)
 
 
 def zoo(env_id: str):
