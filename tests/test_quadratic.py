@@ -52,3 +52,12 @@ def test_dc46_fails_if_the_vector_is_left_attached(monkeypatch):
 
     monkeypatch.setattr(T, "fisher_vector_product", attached)
     assert not T.dc46_pearlmutter().all_passed
+
+
+def test_conjugate_gradient_stops_where_the_matrix_has_no_curvature():
+    """A direction with p^T A p <= 0 has no minimum along it: the solver returns the iterate reached, never NaN."""
+    x = q.conjugate_gradient(lambda v: 0.0 * v, np.array([1.0, 2.0]), iters=5)
+    assert np.array_equal(x, np.zeros(2))
+    indefinite = np.diag([1.0, -1.0])
+    x = q.conjugate_gradient(lambda v: indefinite @ v, np.array([1.0, 1.0]), iters=5)
+    assert np.all(np.isfinite(x))

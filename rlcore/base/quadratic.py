@@ -68,7 +68,8 @@ def conjugate_gradient(Avp, b, iters: int, tol: float = 0.0):
     """Solve ``A x = b`` for symmetric positive-definite ``A`` given only ``Avp(v) = A v`` (Chapter 13, §13.1;
     Appendix C, eq. (eq-cg)).
 
-    From ``x_0 = 0``; at most ``iters`` iterations, one product ``A p`` each; stops as soon as ``|r|_2 <= tol``.
+    From ``x_0 = 0``; at most ``iters`` iterations, one product ``A p`` each; stops as soon as ``|r|_2 <= tol``, or
+    where ``p^T A p <= 0`` (``A`` not positive definite along ``p``), returning the iterate reached.
     ``b`` may be a numpy array or a torch tensor (TRPO's policy gradient): the iterates have the type of ``b``, so the
     same code serves the exercises and TRPO.
     """
@@ -88,7 +89,10 @@ def conjugate_gradient(Avp, b, iters: int, tol: float = 0.0):
         if rr <= tol**2 or rr == 0.0:
             break
         Ap = Avp(p) if tensor else np.asarray(Avp(p), dtype=np.float64)
-        alpha = rr / (p @ Ap)  # exact minimisation along p
+        curvature = p @ Ap
+        if curvature <= 0:  # A is not positive definite along p: no minimum there, keep the current x
+            break
+        alpha = rr / curvature  # exact minimisation along p
         x = x + alpha * p
         r = r - alpha * Ap
         rr_new = r @ r
