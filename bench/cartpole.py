@@ -165,13 +165,29 @@ def solve_times(curve, threshold: float = SOLVED) -> dict:
             "sustained_steps": sustained[0], "sustained_seconds": sustained[1]}
 
 
+def interleave(key: str, contenders: list, seeds: list[int], threshold: float = SOLVED) -> dict[str, list[dict]]:
+    """Run every contender ``(name, run(seed))`` on every seed, seed by seed, alternating which goes first; each
+    result gets its solve times for ``threshold``."""
+    runs = {lib: [] for lib, _ in contenders}
+    for seed in seeds:
+        for lib, run in contenders if seed % 2 == 0 else contenders[::-1]:
+            result = run(seed)
+            result.update(solve_times(result["curve"], threshold))
+            runs[lib].append(result)
+            print(f"{key} seed {seed} {lib:30s}: {result['steps'] / result['seconds']:8,.0f} steps/s, "
+                  f"sustained from {result['sustained_steps']} steps / {result['sustained_seconds']} s, "
+                  f"final {result['final_return']:.1f}", flush=True)
+    return runs
+
+
 def summarise(runs: list[dict]) -> dict:
     def med(key):
         values = [r[key] for r in runs if r[key] is not None]
         return (float(np.median(values)) if values else None), len(values)
 
     out = {"steps_per_second": float(np.median([r["steps"] / r["seconds"] for r in runs])),
-           "final_return": float(np.mean([r["final_return"] for r in runs]))}
+           "final_return": float(np.mean([r["final_return"] for r in runs])),
+           "final_returns": [r["final_return"] for r in runs]}
     for key in ("first_steps", "first_seconds", "sustained_steps", "sustained_seconds"):
         out[key], out[key + "_n"] = med(key)
     return out
@@ -240,15 +256,7 @@ def main():
     results = {}
     for key in args.protocols:
         title, contenders = PROTOCOLS[key]
-        runs = {lib: [] for lib, _ in contenders}
-        for seed in seeds:  # interleaved, alternating the order of the libraries
-            for lib, run in contenders if seed % 2 == 0 else contenders[::-1]:
-                result = run(seed)
-                result.update(solve_times(result["curve"]))
-                runs[lib].append(result)
-                print(f"({key}) seed {seed} {lib:17s}: {result['steps'] / result['seconds']:8,.0f} steps/s, "
-                      f"sustained from {result['sustained_steps']} steps / {result['sustained_seconds']} s, "
-                      f"final {result['final_return']:.1f}", flush=True)
+        runs = interleave(key, contenders, seeds)
         results[key] = {"title": title, "runs": runs,
                         "summary": {lib: summarise(r) for lib, r in runs.items()}}
     out = Path(args.out)

@@ -20,9 +20,17 @@ import platform
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from cartpole import EVAL_EPISODES, EVAL_EVERY, RESULTS, fmt, rlcore_learn, sb3_learn, solve_times  # noqa: E402
+from cartpole import (  # noqa: E402
+    EVAL_EPISODES,
+    EVAL_EVERY,
+    RESULTS,
+    fmt,
+    interleave,
+    rlcore_learn,
+    sb3_learn,
+    summarise,
+)
 
 import rlcore  # noqa: E402
 from rlcore.algos.trpo import train_trpo  # noqa: E402
@@ -79,19 +87,6 @@ PROTOCOLS = {
         ("rlcore", lambda s: run_rlcore(RLCORE_BEST_CARTPOLE, s, "CartPole-v1")),
         ("sb3-contrib", lambda s: run_sb3(zoo("CartPole-v1")[1], zoo("CartPole-v1")[2], s, "CartPole-v1"))]),
 }
-
-
-def summarise(runs: list[dict]) -> dict:
-    def med(key):
-        values = [r[key] for r in runs if r[key] is not None]
-        return (float(np.median(values)) if values else None), len(values)
-
-    out = {"steps_per_second": float(np.median([r["steps"] / r["seconds"] for r in runs])),
-           "final_return": float(np.mean([r["final_return"] for r in runs])),
-           "final_returns": [r["final_return"] for r in runs]}
-    for key in ("first_steps", "first_seconds", "sustained_steps", "sustained_seconds"):
-        out[key], out[key + "_n"] = med(key)
-    return out
 
 
 def table(results: dict, n: int) -> str:
@@ -152,15 +147,7 @@ def main():
     results = json.loads(saved.read_text())["results"] if args.merge and saved.exists() else {}
     for key in keys:
         title, env_id, contenders = PROTOCOLS[key]
-        runs = {lib: [] for lib, _ in contenders}
-        for seed in seeds:  # interleaved, alternating the order of the libraries
-            for lib, run in contenders if seed % 2 == 0 else contenders[::-1]:
-                result = run(seed)
-                result.update(solve_times(result["curve"], THRESHOLD[env_id]))
-                runs[lib].append(result)
-                print(f"{key} seed {seed} {lib:30s}: {result['steps'] / result['seconds']:8,.0f} steps/s, "
-                      f"sustained from {result['sustained_steps']} steps / {result['sustained_seconds']} s, "
-                      f"final {result['final_return']:.1f}", flush=True)
+        runs = interleave(key, contenders, seeds, THRESHOLD[env_id])
         results[key] = {"title": title, "env_id": env_id, "runs": runs,
                         "summary": {lib: summarise(r) for lib, r in runs.items()}}
     results = {key: results[key] for key in PROTOCOLS if key in results}  # in the protocols' order

@@ -119,20 +119,22 @@ class TRPO:
         theta_old = parameters_to_vector(params).detach()
         before = float(surrogate_before.detach())
 
+        candidate = {}
+
         def accept(theta: torch.Tensor) -> bool:  # both tests of eq. (eq-line-search)
             with torch.no_grad():
                 vector_to_parameters(theta, params)
                 surrogate, kl = surrogate_and_kl()
-                return bool(kl <= cfg.target_kl) and float(surrogate) > before
+            candidate.update(improvement=float(surrogate) - before, kl=float(kl))
+            return candidate["kl"] <= cfg.target_kl and candidate["improvement"] > 0
 
         theta_new, backtracks = backtracking_line_search(accept, theta_old, full_step, cfg.line_search_max_iter,
                                                          cfg.line_search_shrink)
         vector_to_parameters(theta_new, params)  # theta_old if no step was accepted
-        with torch.no_grad():
-            surrogate, kl = surrogate_and_kl()
-        improvement = float(surrogate) - before
+        if backtracks is None:  # the old policy: no change, no divergence
+            candidate.update(improvement=0.0, kl=0.0)
         value_loss = self.fit_critic(obs, batch["returns"])
-        return {"policy_improvement": improvement, "kl": float(kl), "value_loss": value_loss,
+        return {"policy_improvement": candidate["improvement"], "kl": candidate["kl"], "value_loss": value_loss,
                 "backtracks": float("nan") if backtracks is None else float(backtracks),
                 "step_accepted": float(backtracks is not None), "fisher_vector_products": float(products)}
 
