@@ -100,6 +100,84 @@ def test_fast_and_plain_paths_give_the_same_update(batch_size):
         assert fast_stats[key] == pytest.approx(plain_stats[key], rel=1e-4, abs=1e-6), key
 
 
+LOSS_SETTINGS = [dict(), dict(clip_range=None, kl_coef=0.3), dict(clip_range_vf=0.05, ent_coef=0.01),
+                 dict(normalize_advantages=False, ent_coef=0.1, kl_coef=1.0, clip_range_vf=10.0)]
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+@pytest.mark.parametrize("settings", LOSS_SETTINGS)
+def test_fused_loss_equals_plain_loss(settings, discrete):
+    """PPO.loss through the fused kernel (LossHead) gives the plain path's loss, approx KL and gradients, with every
+    term of eq-ppo-loss switched on somewhere, ratios on both sides of the clip and values on both sides of eps_vf."""
+    torch.manual_seed(0)
+    learner = PPO(PPOConfig(progress=False, hidden=(16, 16), **settings), 3, 2, discrete)
+    n, g = 64, torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        log_prob, _, value = learner.net.evaluate_actions(torch.zeros(1, 3), torch.zeros(1, dtype=torch.long)
+                                                          if discrete else torch.zeros(1, 2))
+        obs = torch.randn(n, 3, generator=g)
+        actions = torch.randint(0, 2, (n,), generator=g) if discrete else torch.randn(n, 2, generator=g)
+        current, _, values = learner.net.evaluate_actions(obs, actions)
+    minibatch = {"obs": obs, "actions": actions,
+                 "log_probs": current + 0.4 * torch.randn(n, generator=g),  # ratios from about 0.5 to 2
+                 "values": values + 0.1 * torch.randn(n, generator=g), "advantages": torch.randn(n, generator=g),
+                 "returns": torch.randn(n, generator=g)}
+    results = []
+    for fused in (True, False):
+        learner.net.fused = fused
+        loss, approx_kl = learner.loss(minibatch, learner.config.clip_range)
+        grads = torch.autograd.grad(loss, list(learner.net.parameters()))
+        results.append((loss.detach(), approx_kl.detach(), grads))
+    (loss_f, kl_f, grads_f), (loss_p, kl_p, grads_p) = results
+    # float32 arithmetic in another order: agreement to a few ulps of the loss's size
+    torch.testing.assert_close(loss_f, loss_p, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(kl_f, kl_p, atol=1e-6, rtol=1e-5)
+    for a, b in zip(grads_f, grads_p):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("settings", LOSS_SETTINGS)
+def test_loss_head_gradients_equal_autograd(settings):
+    """LossHead's hand-written gradients in (log_prob, entropy, value) against autograd of the plain loss on 20,000
+    float32 samples: ratios at and beyond the clip, values inside and outside eps_vf, and values where
+    ``V_old + (V - V_old)`` rounds away from ``V``, so that the clipped branch wins by one ulp."""
+    from rlcore.algos.ppo import LossHead
+    from rlcore.estimators.advantages import normalize_advantages
+
+    cfg = PPOConfig(**settings)
+    g = torch.Generator().manual_seed(0)
+    n = 20_000
+    old_log_prob = -torch.rand(n, generator=g) * 2
+    log_prob = old_log_prob + 0.4 * torch.randn(n, generator=g)
+    log_prob[:100] = old_log_prob[:100] + float(np.log1p(0.2))  # rho = 1 + eps up to rounding
+    values = torch.randn(n, generator=g) * 3
+    minibatch = {"log_probs": old_log_prob, "advantages": torch.randn(n, generator=g),
+                 "returns": torch.randn(n, generator=g) * 3,
+                 "values": values + torch.randn(n, generator=g) * 0.05}
+    entropy = torch.rand(n, generator=g)
+    head = LossHead(minibatch, cfg.clip_range, cfg.vf_coef, cfg.ent_coef, cfg.kl_coef, cfg.normalize_advantages,
+                    cfg.clip_range_vf)
+    loss, approx_kl, (g_log_prob, g_entropy, g_value) = head(log_prob.numpy(), entropy.numpy(), values.numpy())
+
+    leaves = [t.clone().requires_grad_() for t in (log_prob, entropy, values)]
+    log_ratio = leaves[0] - old_log_prob
+    ratio = log_ratio.exp()
+    kl = (ratio - 1 - log_ratio).mean()
+    advantages = normalize_advantages(minibatch["advantages"]) if cfg.normalize_advantages else minibatch["advantages"]
+    want = (clipped_surrogate_loss(ratio, advantages, cfg.clip_range)
+            + cfg.vf_coef * value_loss(leaves[2], minibatch["returns"], minibatch["values"], cfg.clip_range_vf)
+            - cfg.ent_coef * leaves[1].mean() + cfg.kl_coef * kl)
+    want.backward()
+    assert loss == pytest.approx(want.item(), rel=1e-5) and approx_kl == pytest.approx(kl.item(), rel=1e-5)
+    # per-sample gradients are O(1/n): 1e-9 absolute is about 1e-5 of their size
+    np.testing.assert_allclose(g_log_prob, leaves[0].grad.numpy(), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(g_value, leaves[2].grad.numpy(), rtol=1e-5, atol=1e-9)
+    if cfg.ent_coef > 0:
+        np.testing.assert_allclose(g_entropy, leaves[1].grad.numpy(), rtol=1e-5, atol=1e-9)
+    else:
+        assert g_entropy is None
+
+
 def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="clip_range"):
         PPOConfig(clip_range=1.5)

@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..envs.vector import make_vec_env, space_dims
 from ..estimators.advantages import normalize_advantages
+from ..nets.fused import fused_loss
 from ..training.agent import Agent
 from ..training.config import OnPolicyConfig, configure
 from ..training.onpolicy import make_actor_critic, train_onpolicy
@@ -114,6 +116,63 @@ def minibatch_indices(n: int, batch_size: int, epochs: int, generator: torch.Gen
             yield from torch.randperm(n, generator=generator, device=generator.device).split(batch_size)
 
 
+class LossHead:
+    """:meth:`PPO.loss` in numpy with its gradient in ``(log_prob, entropy, value)``, for the fused kernel
+    (:func:`rlcore.nets.fused.fused_loss`) (Chapter 14, §14.4, eq. (eq-ppo-loss)).
+
+    The gradients, per sample and divided by the minibatch size ``B``: ``d(-L^CLIP)/d rho = -A`` where
+    ``rho A <= clip(rho) A`` (the unclipped term is the minimum), else 0; ``d rho / d log pi = rho``;
+    ``d KL_hat / d log pi = rho - 1``; ``d L_V / d V = 2 (V - R)``, or with value clipping the larger
+    branch's ``2 (V_clip - R) 1[|V - V_old| <= eps_vf]`` (both halves on a tie, as ``torch.max``);
+    ``d(-H)/d H = -1``. ``tests/test_ppo.py`` checks loss and gradients against the plain path.
+    """
+
+    def __init__(self, minibatch, clip_range, vf_coef, ent_coef, kl_coef, normalize, clip_range_vf):
+        self.old_log_prob, self.returns, self.old_values = (minibatch[key].numpy()
+                                                            for key in ("log_probs", "returns", "values"))
+        advantages = minibatch["advantages"].numpy()
+        self.advantages = normalize_advantages(advantages) if normalize else advantages
+        self.clip_range, self.clip_range_vf = clip_range, clip_range_vf
+        self.vf_coef, self.ent_coef, self.kl_coef = vf_coef, ent_coef, kl_coef
+
+    def __call__(self, log_prob, entropy, value):
+        B, A, eps, eps_vf = len(log_prob), self.advantages, self.clip_range, self.clip_range_vf
+        log_ratio = log_prob - self.old_log_prob
+        ratio = np.exp(log_ratio)
+        approx_kl = (ratio - 1 - log_ratio).sum() / B  # sums / B: np.mean's arithmetic with less overhead
+        surrogate = ratio * A
+        if eps is None:
+            policy_loss, g_ratio = -surrogate.sum() / B, -A / B
+        else:
+            clipped = np.clip(ratio, 1.0 - eps, 1.0 + eps) * A
+            policy_loss = -np.minimum(surrogate, clipped).sum() / B
+            g_ratio = np.where(surrogate <= clipped, -A / B, 0.0)
+        error = value - self.returns
+        if eps_vf is None:
+            v_loss, g_v = np.vdot(error, error) / B, 2.0 * error / B
+        else:
+            delta = value - self.old_values
+            inside = np.abs(delta) <= eps_vf
+            error_clipped = self.old_values + np.clip(delta, -eps_vf, eps_vf) - self.returns
+            sq, sq_clipped = error * error, error_clipped * error_clipped
+            v_loss = np.maximum(sq, sq_clipped).sum() / B
+            g_clipped = error_clipped * inside
+            g_v = np.where(sq > sq_clipped, 2.0 * error, np.where(sq < sq_clipped, 2.0 * g_clipped,
+                                                                  error + g_clipped)) / B
+        loss = policy_loss + self.vf_coef * v_loss
+        g_log_prob = g_ratio * ratio
+        g_entropy = None
+        if self.ent_coef > 0:
+            loss -= self.ent_coef * entropy.sum() / B
+            g_entropy = np.full(B, -self.ent_coef / B, dtype=log_prob.dtype)
+        if self.kl_coef > 0:
+            loss += self.kl_coef * approx_kl
+            g_log_prob = g_log_prob + self.kl_coef * (ratio - 1) / B
+        dtype = log_prob.dtype
+        return loss, approx_kl, (g_log_prob.astype(dtype, copy=False), g_entropy,
+                                 (self.vf_coef * g_v).astype(dtype, copy=False))
+
+
 class PPO:
     """PPO's learner: the actor-critic, its Adam, the KL coefficient beta and the generator (Chapter 14, §14.4)."""
 
@@ -125,6 +184,31 @@ class PPO:
         self.optimizer = make_optimizer(self.net.parameters(), "adam", config.lr, fast=config.fast)
         self.kl_coef = config.kl_coef  # beta, adapted after each update when kl_target is set
 
+    def loss(self, minibatch: dict[str, torch.Tensor], clip_range: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """PPO's loss on one minibatch (Chapter 14, §14.4, eq. (eq-ppo-loss)) and the approximate KL.
+
+        ``-L^CLIP + c1 L_V - c2 H``, plus ``beta KL`` when the penalty is on."""
+        cfg = self.config
+        if self.net.fused:  # the same numbers as below, as one autograd node (rlcore.nets.fused.fused_loss)
+            head = LossHead(minibatch, clip_range, cfg.vf_coef, cfg.ent_coef, self.kl_coef,
+                            cfg.normalize_advantages, cfg.clip_range_vf)
+            return fused_loss(self.net, minibatch["obs"], minibatch["actions"], head)
+        log_prob, entropy, value = self.net.evaluate_actions(minibatch["obs"], minibatch["actions"],
+                                                             entropy=cfg.ent_coef > 0)
+        log_ratio = log_prob - minibatch["log_probs"]
+        ratio = log_ratio.exp()  # rho = pi_theta(a|s) / pi_old(a|s)
+        approx_kl = (ratio - 1 - log_ratio).mean()  # unbiased, non-negative estimate of KL(pi_old || pi)
+        advantages = minibatch["advantages"]
+        if cfg.normalize_advantages:
+            advantages = normalize_advantages(advantages)
+        loss = (clipped_surrogate_loss(ratio, advantages, clip_range)
+                + cfg.vf_coef * value_loss(value, minibatch["returns"], minibatch["values"], cfg.clip_range_vf))
+        if cfg.ent_coef > 0:
+            loss = loss - cfg.ent_coef * entropy.mean()  # entropy bonus
+        if self.kl_coef > 0:
+            loss = loss + self.kl_coef * approx_kl  # KL-penalised surrogate
+        return loss, approx_kl
+
     def update(self, batch: dict[str, torch.Tensor], progress_remaining: float) -> dict[str, float]:
         """One PPO update on one rollout's ``batch`` (Chapter 14, §14.4, Algorithm alg-ppo)."""
         cfg = self.config
@@ -134,22 +218,9 @@ class PPO:
         n = len(batch["advantages"])
         steps_taken = 0
         for idx in minibatch_indices(n, cfg.batch_size, cfg.epochs, self.generator):
-            log_prob, entropy, value = self.net.evaluate_actions(batch["obs"][idx], batch["actions"][idx],
-                                                                 entropy=cfg.ent_coef > 0)
-            log_ratio = log_prob - batch["log_probs"][idx]
-            ratio = log_ratio.exp()  # rho = pi_theta(a|s) / pi_old(a|s)
-            approx_kl = (ratio - 1 - log_ratio).mean()  # unbiased, non-negative estimate of KL(pi_old || pi)
+            loss, approx_kl = self.loss({key: value[idx] for key, value in batch.items()}, clip_range)
             if cfg.target_kl is not None and approx_kl.item() > cfg.target_kl:
                 break  # early stop: this minibatch's step is *not* taken (erratum E2.29)
-            advantages = batch["advantages"][idx]
-            if cfg.normalize_advantages:
-                advantages = normalize_advantages(advantages)
-            loss = (clipped_surrogate_loss(ratio, advantages, clip_range)
-                    + cfg.vf_coef * value_loss(value, batch["returns"][idx], batch["values"][idx], cfg.clip_range_vf))
-            if cfg.ent_coef > 0:
-                loss = loss - cfg.ent_coef * entropy.mean()  # entropy bonus
-            if self.kl_coef > 0:
-                loss = loss + self.kl_coef * approx_kl  # KL-penalised surrogate
             self.optimizer.zero_grad()
             loss.backward()
             clip_grad_norm_(self.optimizer.params, cfg.max_grad_norm)

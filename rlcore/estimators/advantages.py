@@ -155,6 +155,7 @@ def normalize_advantages(advantages, eps: float = 1e-8):
     """
     if len(advantages) < 2:
         return advantages
-    if isinstance(advantages, np.ndarray):
-        return (advantages - advantages.mean()) / (advantages.std(ddof=1) + eps)
+    if isinstance(advantages, np.ndarray):  # np.std's arithmetic in fewer calls (PPO normalises every minibatch)
+        centred = advantages - advantages.sum() / advantages.size
+        return centred / (np.sqrt(np.vdot(centred, centred) / (advantages.size - 1)) + eps)
     return (advantages - advantages.mean()) / (advantages.std() + eps)  # torch: unbiased by default

@@ -62,6 +62,60 @@ def _backward_tower(hs: list[np.ndarray], params: list[np.ndarray], g_out: np.nd
     return grads
 
 
+def _evaluate(obs: torch.Tensor, actions: torch.Tensor, discrete: bool, arrays: list[np.ndarray], n_actor: int):
+    """The plain modules' forward pass in numpy: ``(log_prob, entropy, value, state)``, ``state`` for
+    :func:`_gradients`; ``arrays`` are the parameters in :func:`kernel_parameters`' order."""
+    actor, critic = arrays[:n_actor], arrays[n_actor:]
+    log_std = None
+    if not discrete:
+        actor, log_std = actor[:-1], actor[-1]
+    x = obs.detach().numpy()
+    hs_actor, hs_critic = _forward_tower(x, actor), _forward_tower(x, critic)
+    out = hs_actor[-1]
+    if discrete:
+        a = actions.numpy().astype(np.int64, copy=False)
+        z = out - out.max(1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
+        p = np.exp(log_p)
+        log_prob = log_p[np.arange(len(a)), a]
+        entropy = -(p * log_p).sum(1)
+        saved = (a, p, log_p, entropy)
+    else:
+        std_inv = np.exp(-log_std)
+        zz = (actions.detach().numpy() - out) * std_inv
+        log_prob = -(0.5 * zz * zz + log_std + 0.5 * LOG_2PI).sum(1)
+        entropy = np.full(len(x), (log_std + 0.5 * (1.0 + LOG_2PI)).sum(), dtype=out.dtype)
+        saved = (zz, std_inv)
+    value = np.ascontiguousarray(hs_critic[-1][:, 0])
+    return log_prob, entropy, value, (discrete, hs_actor, hs_critic, actor, critic, saved)
+
+
+def _gradients(state, g_lp: np.ndarray | None, g_h: np.ndarray | None, g_v: np.ndarray | None) -> list[torch.Tensor]:
+    """The hand-written backward pass of the module docstring: the parameters' gradients, given the loss's
+    gradients in ``log_prob``, ``entropy`` and ``value`` (``None``: zero)."""
+    discrete, hs_actor, hs_critic, actor, critic, saved = state
+    B = len(hs_actor[0])
+    dtype = hs_actor[-1].dtype
+    g_lp = np.zeros(B, dtype) if g_lp is None else g_lp
+    g_v = np.zeros(B, dtype) if g_v is None else g_v
+    if discrete:
+        a, p, log_p, entropy = saved
+        d_out = -p * g_lp[:, None]
+        d_out[np.arange(B), a] += g_lp  # d log pi(a) / d logits = onehot(a) - pi
+        if g_h is not None:
+            d_out -= g_h[:, None] * p * (log_p + entropy[:, None])  # dH / d logits = -pi (log pi + H)
+        grad_actor = _backward_tower(hs_actor, actor, d_out)
+    else:
+        zz, std_inv = saved
+        d_out = (g_lp[:, None] * zz) * std_inv  # d log pi / d mean = z / std
+        grad_log_std = (g_lp[:, None] * (zz * zz - 1.0)).sum(0)  # d log pi / d log_std = z^2 - 1
+        if g_h is not None:
+            grad_log_std += g_h.sum()  # dH / d log_std = 1
+        grad_actor = _backward_tower(hs_actor, actor, d_out) + [grad_log_std]
+    grad_critic = _backward_tower(hs_critic, critic, g_v[:, None])
+    return [torch.from_numpy(np.ascontiguousarray(g)) for g in grad_actor + grad_critic]
+
+
 class FusedActorCritic(torch.autograd.Function):
     """``(log_prob, entropy, value)`` of an :class:`ActorCritic` as one autograd node (Chapter 7, §7.5)."""
 
@@ -69,58 +123,43 @@ class FusedActorCritic(torch.autograd.Function):
     def forward(ctx, obs, actions, discrete, n_actor, *params):
         """The plain modules' forward pass, in numpy (Chapter 7, §7.5)."""
         arrays = [p.detach().numpy() for p in params]
-        actor, critic = arrays[:n_actor], arrays[n_actor:]
-        log_std = None
-        if not discrete:
-            actor, log_std = actor[:-1], actor[-1]
-        x = obs.detach().numpy()
-        hs_actor, hs_critic = _forward_tower(x, actor), _forward_tower(x, critic)
-        out = hs_actor[-1]
-        if discrete:
-            a = actions.numpy().astype(np.int64, copy=False)
-            z = out - out.max(1, keepdims=True)
-            log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
-            p = np.exp(log_p)
-            log_prob = log_p[np.arange(len(a)), a]
-            entropy = -(p * log_p).sum(1)
-            saved = (a, p, log_p, entropy)
-        else:
-            std_inv = np.exp(-log_std)
-            zz = (actions.detach().numpy() - out) * std_inv
-            log_prob = -(0.5 * zz * zz + log_std + 0.5 * LOG_2PI).sum(1)
-            entropy = np.full(len(x), (log_std + 0.5 * (1.0 + LOG_2PI)).sum(), dtype=out.dtype)
-            saved = (zz, std_inv)
-        ctx.state = (discrete, hs_actor, hs_critic, actor, critic, saved)
-        value = hs_critic[-1][:, 0]
-        return torch.from_numpy(log_prob), torch.from_numpy(entropy), torch.from_numpy(np.ascontiguousarray(value))
+        log_prob, entropy, value, ctx.state = _evaluate(obs, actions, discrete, arrays, n_actor)
+        return torch.from_numpy(log_prob), torch.from_numpy(entropy), torch.from_numpy(value)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, g_log_prob, g_entropy, g_value):
         """The hand-written backward pass of the module docstring (Chapter 7, §7.5)."""
-        discrete, hs_actor, hs_critic, actor, critic, saved = ctx.state
-        B = len(hs_actor[0])
-        dtype = hs_actor[-1].dtype
-        g_lp = np.zeros(B, dtype) if g_log_prob is None else g_log_prob.numpy()
-        g_h = None if g_entropy is None else g_entropy.numpy()
-        g_v = np.zeros(B, dtype) if g_value is None else g_value.numpy()
-        if discrete:
-            a, p, log_p, entropy = saved
-            d_out = -p * g_lp[:, None]
-            d_out[np.arange(B), a] += g_lp  # d log pi(a) / d logits = onehot(a) - pi
-            if g_h is not None:
-                d_out -= g_h[:, None] * p * (log_p + entropy[:, None])  # dH / d logits = -pi (log pi + H)
-            grad_actor = _backward_tower(hs_actor, actor, d_out)
-        else:
-            zz, std_inv = saved
-            d_out = (g_lp[:, None] * zz) * std_inv  # d log pi / d mean = z / std
-            grad_log_std = (g_lp[:, None] * (zz * zz - 1.0)).sum(0)  # d log pi / d log_std = z^2 - 1
-            if g_h is not None:
-                grad_log_std += g_h.sum()  # dH / d log_std = 1
-            grad_actor = _backward_tower(hs_actor, actor, d_out) + [grad_log_std]
-        grad_critic = _backward_tower(hs_critic, critic, g_v[:, None])
-        grads = [torch.from_numpy(np.ascontiguousarray(g)) for g in grad_actor + grad_critic]
+        grads = _gradients(ctx.state, *(None if g is None else g.numpy() for g in (g_log_prob, g_entropy, g_value)))
         return (None, None, None, None, *grads)
+
+
+class FusedLoss(torch.autograd.Function):
+    """A scalar loss of ``(log_prob, entropy, value)`` and the network under it, as one autograd node
+    (Chapter 7, §7.5).
+
+    ``head(log_prob, entropy, value)`` (numpy arrays) returns ``(loss, aux, (g_log_prob, g_entropy,
+    g_value))``: the loss, an array of diagnostics (no gradient), and the loss's gradients
+    in the three inputs (``None``: zero). This removes the loss's own small autograd graph, the
+    largest per-minibatch cost left after :class:`FusedActorCritic`.
+    """
+
+    @staticmethod
+    def forward(ctx, obs, actions, discrete, n_actor, arrays, head, *params):
+        """Network and loss forward, in numpy; ``arrays`` are numpy views of ``params`` (Chapter 7, §7.5)."""
+        log_prob, entropy, value, ctx.state = _evaluate(obs, actions, discrete, arrays, n_actor)
+        loss, aux, ctx.head_grads = head(log_prob, entropy, value)
+        aux = torch.from_numpy(np.asarray(aux, dtype=log_prob.dtype))
+        ctx.mark_non_differentiable(aux)
+        return torch.tensor(loss, dtype=aux.dtype), aux
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g_loss, g_aux):
+        """The chain rule through ``head``'s gradients, then the networks' backward pass (Chapter 7, §7.5)."""
+        scale = float(g_loss)
+        grads = _gradients(ctx.state, *(None if g is None else g * scale for g in ctx.head_grads))
+        return (None, None, None, None, None, None, *grads)
 
 
 def kernel_parameters(net) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -132,10 +171,46 @@ def kernel_parameters(net) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     return actor, critic
 
 
+_registrations = 0  # how many modules and parameters were assigned anywhere since import (torch's global hooks)
+
+
+def _count_registration(*_) -> None:
+    global _registrations
+    _registrations += 1
+
+
+torch.nn.modules.module.register_module_module_registration_hook(_count_registration)
+torch.nn.modules.module.register_module_parameter_registration_hook(_count_registration)
+
+
+def _kernel_inputs(net) -> tuple[list[torch.Tensor], int, list[np.ndarray]]:
+    """``(parameters, n_actor, numpy views of them)``, remembered on ``net`` between calls.
+
+    Finding the parameters and making the views costs more than a quarter of a small minibatch's
+    arithmetic, so they are rebuilt only when they may have changed: when any module or parameter
+    was assigned since (``net.actor.out = nn.Linear(...)``), or a parameter's storage moved
+    (``p.data = ...``, ``vector_to_parameters``, ``net.double()``)."""
+    cache = net.__dict__.get("_fused_inputs")
+    if cache is not None and cache[0] == _registrations and cache[1] == [p.data_ptr() for p in cache[2]]:
+        return cache[2], cache[3], cache[4]
+    actor, critic = kernel_parameters(net)
+    params = actor + critic
+    arrays = [p.detach().numpy() for p in params]
+    net.__dict__["_fused_inputs"] = (_registrations, [p.data_ptr() for p in params], params, len(actor), arrays)
+    return params, len(actor), arrays
+
+
 def fused_evaluate_actions(net, obs: torch.Tensor, actions: torch.Tensor):
     """``(log_prob, entropy, value)`` through :class:`FusedActorCritic` (Chapter 7, §7.5)."""
-    actor, critic = kernel_parameters(net)
-    return FusedActorCritic.apply(obs.contiguous(), actions.contiguous(), net.discrete, len(actor), *actor, *critic)
+    params, n_actor, _ = _kernel_inputs(net)
+    return FusedActorCritic.apply(obs.contiguous(), actions.contiguous(), net.discrete, n_actor, *params)
+
+
+def fused_loss(net, obs: torch.Tensor, actions: torch.Tensor, head) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(loss, aux)`` through :class:`FusedLoss`: ``head``'s loss of ``net``'s ``(log_prob, entropy, value)`` on
+    ``(obs, actions)``, differentiable in ``net``'s parameters, and its diagnostics (Chapter 7, §7.5)."""
+    params, n_actor, arrays = _kernel_inputs(net)
+    return FusedLoss.apply(obs.contiguous(), actions.contiguous(), net.discrete, n_actor, arrays, head, *params)
 
 
 def fast_path_problem(net) -> str | None:

@@ -105,10 +105,7 @@ def clip_grad_norm_(params, max_norm: float | None) -> float:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return 0.0
-    try:  # on the CPU, numpy views give the same sums with less per-call overhead
-        norm = math.sqrt(sum(float(x @ x) for x in (g.numpy().reshape(-1) for g in grads)))
-    except (TypeError, RuntimeError):  # CUDA tensors, or dtypes numpy lacks
-        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item()
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item()
     if max_norm is not None and norm > max_norm:
         torch._foreach_mul_(grads, max_norm / (norm + 1e-6))
     return norm
