@@ -20,9 +20,9 @@ from rlcore.nets import (
     rollout_policy,
     use_fast_path,
 )
-from rlcore.nets.fused import FusedActorCritic, fused_evaluate_actions
+from rlcore.nets.fused import FusedActorCritic, flatten_parameters, fused_evaluate_actions, gradient_layout
 from rlcore.nets.mlp import linear_layers
-from rlcore.training.optim import Adam
+from rlcore.training.optim import Adam, clip_grad_norm_, flat_view
 
 
 def perturbed(net, scale=0.3, seed=0):
@@ -47,7 +47,8 @@ def test_hand_written_backprop_matches_autograd(discrete):
     actor += [] if discrete else [net.actor.log_std]
     critic = [p for m in linear_layers(net.critic.body) + [net.critic.out] for p in (m.weight, m.bias)]
     assert len(actor) == n_actor and len(actor) + len(critic) == len(params)
-    assert torch.autograd.gradcheck(lambda *p: FusedActorCritic.apply(obs, actions, discrete, n_actor, *p),
+    layout = gradient_layout(actor + critic)
+    assert torch.autograd.gradcheck(lambda *p: FusedActorCritic.apply(obs, actions, discrete, n_actor, layout, *p),
                                     actor + critic)
     # and its forward pass equals the plain modules'
     for got, want in zip(fused_evaluate_actions(net, obs, actions), net.evaluate_actions(obs, actions)):
@@ -144,10 +145,12 @@ def test_actor_and_critic_are_separate_modules():
     assert torch.equal(before, parameters_to_vector(net.actor.parameters()))
 
 
+@pytest.mark.parametrize("hidden", [(64, 64), (16,), (16, 8, 5)])
 @pytest.mark.parametrize("discrete", [True, False])
-def test_numpy_policy_agrees_with_torch(discrete):
+def test_numpy_policy_agrees_with_torch(discrete, hidden):
+    """NumpyPolicy runs actor and critic as one block-diagonal MLP; any depth and widths give the network's numbers."""
     torch.manual_seed(0)
-    net = perturbed(ActorCritic(4, 3, discrete, log_std_init=-0.5))
+    net = perturbed(ActorCritic(4, 3, discrete, hidden=hidden, log_std_init=-0.5))
     fast = NumpyPolicy(net, seed=0)
     obs = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
     action, log_prob, value = fast.act(obs)
@@ -306,3 +309,117 @@ def test_clip_grad_norm_matches_torch(max_norm):
     assert norm == pytest.approx(ref_norm, rel=1e-6)  # float32 sums in another order
     for a, b in zip(ours, ref):
         torch.testing.assert_close(a.grad, b.grad, rtol=1e-6, atol=1e-7)
+
+
+def test_flat_view_only_where_tensors_tile_one_buffer():
+    buffer = torch.arange(10.0)
+    a, b, c = buffer[:6].view(2, 3), buffer[6:8], buffer[8:]
+    flat = flat_view([a, b, c])
+    assert flat is not None and flat.data_ptr() == buffer.data_ptr() and flat.shape == (10,)
+    flat.mul_(2)  # a view: writes reach the tensors
+    assert torch.equal(c, torch.tensor([16.0, 18.0]))
+    assert flat_view([b, c]).shape == (4,)
+    assert flat_view([a, c]) is None  # a gap
+    assert flat_view([b, a]) is None  # out of order
+    assert flat_view([buffer[:6].view(3, 2).t(), b]) is None  # not contiguous
+    assert flat_view([torch.zeros(3), torch.zeros(3)]) is None  # two allocations
+    assert flat_view([]) is None
+
+
+def test_flatten_parameters_keeps_values_and_parameters():
+    torch.manual_seed(0)
+    net = perturbed(ActorCritic(4, 2, False))
+    params = list(net.parameters())
+    before = [p.detach().clone() for p in params]
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    flatten_parameters(net)
+    assert all(p is q for p, q in zip(params, net.parameters()))  # the same nn.Parameter objects
+    assert all(torch.equal(p, b) and p.is_leaf and p.requires_grad for p, b in zip(params, before))
+    assert flat_view(params) is not None  # now one buffer, in parameters() order
+    fresh = ActorCritic(4, 2, False)
+    fresh.load_state_dict(net.state_dict())
+    assert all(torch.equal(v, fresh.state_dict()[k]) for k, v in state.items())
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_fused_gradients_lie_in_one_buffer_in_parameter_order(discrete):
+    """The layout that lets clipping and Adam take one call: after backward, the gradients tile one buffer."""
+    torch.manual_seed(0)
+    net = ActorCritic(4, 2, discrete)
+    assert use_fast_path(net)
+    obs = torch.randn(32, 4)
+    actions = torch.randint(0, 2, (32,)) if discrete else torch.randn(32, 2)
+    log_prob, entropy, value = net.evaluate_actions(obs, actions)
+    (log_prob.mean() + entropy.mean() + value.square().mean()).backward()
+    grads = [p.grad for p in net.parameters()]
+    assert flat_view(grads) is not None and flat_view(list(net.parameters())) is not None
+
+
+def test_flat_clipping_equals_per_tensor_clipping():
+    torch.manual_seed(0)
+    nets = [perturbed(ActorCritic(4, 2, True)) for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    use_fast_path(nets[0])  # fused kernel: gradients in one buffer
+    obs, actions = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    norms = []
+    for net in nets:
+        log_prob, _, value = net.evaluate_actions(obs, actions)
+        (-(log_prob * torch.linspace(-3, 3, 64)).mean() + value.square().mean()).backward()
+        norms.append(clip_grad_norm_(list(net.parameters()), 0.1))
+    assert flat_view([p.grad for p in nets[0].parameters()]) is not None
+    assert flat_view([p.grad for p in nets[1].parameters()]) is None
+    assert norms[0] > 0.1 and norms[0] == pytest.approx(norms[1], rel=1e-5)  # the clip binds
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(a.grad, b.grad, atol=1e-7, rtol=1e-5)
+
+
+def test_flat_adam_matches_torch_optim_also_when_a_parameter_skips_a_step():
+    """Adam's one-call path (parameters, gradients and moments each in one buffer) against torch.optim.Adam; a
+    step where one parameter has no gradient takes the per-tensor path and the step counts part."""
+    torch.manual_seed(0)
+    net = perturbed(ActorCritic(4, 2, True, hidden=(8,)))
+    ref_net = ActorCritic(4, 2, True, hidden=(8,))
+    ref_net.load_state_dict(net.state_dict())
+    use_fast_path(net)
+    ours = Adam(net.parameters(), lr=0.01, eps=1e-5)
+    ref = torch.optim.Adam(ref_net.parameters(), lr=0.01, eps=1e-5)
+    obs, actions = torch.randn(16, 4), torch.randint(0, 2, (16,))
+    flat_steps = []
+    one_call = ours._step_flat
+    ours._step_flat = lambda: flat_steps.append(one_call()) or flat_steps[-1]
+    for step in range(12):
+        for model, opt in ((net, ours), (ref_net, ref)):
+            log_prob, _, value = model.evaluate_actions(obs, actions)
+            opt.zero_grad()
+            (-log_prob.mean() + value.square().mean()).backward()
+            if step == 5:
+                model.critic.out.bias.grad = None  # skips this step: its count stays behind
+            opt.step()
+        if step == 3:
+            ours.param_groups[0]["lr"] = ref.param_groups[0]["lr"] = 0.003
+    # one call per step until a parameter skips one; then the step counts differ and each tensor is stepped alone
+    assert flat_steps == [True] * 5 + [False] * 7
+    assert ours.step_counts[-1] == 11 == int(ref.state[ref_net.critic.out.bias]["step"])
+    for a, b in zip(net.parameters(), ref_net.parameters()):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)  # float32, 12 steps, same arithmetic
+
+
+def test_fused_kernel_follows_replaced_parameters_and_refuses_stale_backward():
+    torch.manual_seed(0)
+    net = ActorCritic(4, 2, True)
+    use_fast_path(net)
+    obs, actions = torch.randn(8, 4), torch.randint(0, 2, (8,))
+    net.evaluate_actions(obs, actions)  # the kernel remembers its parameters
+    net.actor.out = torch.nn.Linear(64, 2)  # a new module: its parameters must be read
+    params = list(net.parameters())
+    vector_to_parameters(parameters_to_vector(params).detach() * 0.9, params)  # new storage for every parameter
+    fused = net.evaluate_actions(obs, actions)
+    net.fused = False
+    for got, want in zip(fused, net.evaluate_actions(obs, actions)):
+        torch.testing.assert_close(got, want)
+    net.fused = True
+    log_prob, _, _ = net.evaluate_actions(obs, actions)
+    with torch.no_grad():
+        net.actor.out.bias.add_(1.0)  # modified between forward and backward
+    with pytest.raises(RuntimeError, match="modified in place"):
+        log_prob.sum().backward()

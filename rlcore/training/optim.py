@@ -15,6 +15,30 @@ import torch
 from ..base import validate
 
 
+def flat_view(tensors: list[torch.Tensor]) -> torch.Tensor | None:
+    """One 1-D tensor over ``tensors`` if they lie back to back, in order, in one storage (contiguous, one dtype),
+    else ``None`` (Chapter 7, §7.5).
+
+    The fused kernel (:mod:`rlcore.nets.fused`) lays a network's parameters and their gradients out
+    this way, so that clipping and Adam take one call for the whole network instead of one per tensor.
+    """
+    if not tensors:
+        return None
+    first = tensors[0]
+    dtype, itemsize = first.dtype, first.element_size()
+    start = end = first.data_ptr()
+    for t in tensors:
+        if t.data_ptr() != end or t.dtype != dtype or not t.is_contiguous():
+            return None
+        end += t.numel() * itemsize
+    storage = first.untyped_storage()
+    base = storage.data_ptr()
+    if end > base + storage.nbytes():  # adjacent memory, but not one allocation
+        return None
+    return torch.empty(0, dtype=dtype, device=first.device).set_(storage, (start - base) // itemsize,
+                                                                  ((end - start) // itemsize,))
+
+
 class Adam:
     """Adam (Chapter 7, §7.5): ``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``,
     ``theta <- theta - lr m_hat / (sqrt(v_hat) + eps)``.
@@ -37,10 +61,18 @@ class Adam:
                            for i, b in enumerate(betas))
         self.eps = validate.real(eps, "eps", low=0.0)
         self.param_groups = [{"lr": lr}]
-        self.m = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        self.v = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        device, dtype = self.params[0].device, self.params[0].dtype
+        if all(p.device == device and p.dtype == dtype for p in self.params):  # m and v as one vector each
+            total = sum(p.numel() for p in self.params)
+            self._m_flat, self._v_flat = (torch.zeros(total, dtype=dtype, device=device) for _ in range(2))
+            self.m, self.v = ([t.view_as(p) for t, p in zip(flat.split([p.numel() for p in self.params]), self.params)]
+                              for flat in (self._m_flat, self._v_flat))
+        else:
+            self._m_flat = self._v_flat = None
+            self.m = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+            self.v = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self._params_flat = ([], None)  # (data pointers, flat_view of the parameters), kept between steps
         self.step_counts = [0] * len(self.params)  #: t of each parameter
-        device = self.params[0].device
         self._step_tensor = torch.zeros((), dtype=torch.float32, device=device)
         can_fuse = hasattr(torch, "_fused_adam_") and device.type in ("cpu", "cuda") and all(
             p.dtype in (torch.float32, torch.float64) and p.device == device for p in self.params)
@@ -57,6 +89,8 @@ class Adam:
     @torch.no_grad()
     def step(self) -> None:
         """One Adam step on every parameter that has a gradient (Chapter 7, §7.5)."""
+        if self._step_flat():
+            return
         active = [i for i, p in enumerate(self.params) if p.grad is not None]
         if not active:
             return
@@ -82,6 +116,32 @@ class Adam:
         torch._foreach_add_(denom, self.eps)
         torch._foreach_addcdiv_(params, m, denom, [-lr / (1 - b1**k) for k in t])  # theta -= lr m_hat / denom
 
+    def _step_flat(self) -> bool:
+        """The same step as one fused call on the whole parameter vector, where parameters, gradients and the
+        moments each lie in one buffer and every parameter has a gradient and the same step count; returns
+        whether it was taken."""
+        params, counts = self.params, self.step_counts
+        if not self.fused or self._m_flat is None or counts[0] != counts[-1] or min(counts) != max(counts):
+            return False
+        grads = [p.grad for p in params]
+        if any(g is None for g in grads):
+            return False
+        pointers = [p.data_ptr() for p in params]
+        if pointers != self._params_flat[0]:  # the parameters moved (or first step): look again
+            self._params_flat = (pointers, flat_view(params))
+        flat_params, flat_grads = self._params_flat[1], flat_view(grads)
+        if flat_params is None or flat_grads is None:
+            return False
+        count = counts[0] + 1
+        self.step_counts = [count] * len(params)
+        self._step_tensor.fill_(count)
+        b1, b2 = self.betas
+        torch._fused_adam_([flat_params], [flat_grads], [self._m_flat], [self._v_flat], [], [self._step_tensor],
+                           lr=self.param_groups[0]["lr"], beta1=b1, beta2=b2, weight_decay=0.0, eps=self.eps,
+                           amsgrad=False, maximize=False)
+        torch.autograd.graph.increment_version(params)  # as an in-place update of each parameter would
+        return True
+
 
 def make_optimizer(params, name: str = "adam", lr: float = 3e-4, eps: float = 1e-5, fast: bool | None = None):
     """``"adam"`` (:class:`Adam`) or ``"rmsprop"`` (alpha 0.99, as A3C and Stable-Baselines3) (Chapter 7, §7.5).
@@ -105,7 +165,15 @@ def clip_grad_norm_(params, max_norm: float | None) -> float:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return 0.0
-    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item()
+    flat = flat_view(grads)  # one vector where the fused kernel laid the gradients out back to back
+    if flat is not None:
+        norm = torch.linalg.vector_norm(flat).item()
+    else:
+        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))).item()
     if max_norm is not None and norm > max_norm:
-        torch._foreach_mul_(grads, max_norm / (norm + 1e-6))
+        if flat is not None:
+            flat.mul_(max_norm / (norm + 1e-6))
+            torch.autograd.graph.increment_version(grads)
+        else:
+            torch._foreach_mul_(grads, max_norm / (norm + 1e-6))
     return norm
