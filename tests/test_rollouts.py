@@ -94,3 +94,22 @@ def test_bad_arguments():
         envs = gym.make_vec("CartPole-v1", 2, vectorization_mode="sync",
                             vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
         RolloutCollector(envs, None, 4)
+
+
+def test_episode_returns_and_lengths_recounted_step_by_step():
+    """The collector's per-rollout episode bookkeeping against a step-by-step recount from the rollouts' arrays,
+    with episodes of varied lengths that span rollouts (CartPole under a random policy)."""
+    envs = make_vec_env("CartPole-v1", 4, seed=3)
+    collector = RolloutCollector(envs, NumpyPolicy(ActorCritic(4, 2, True), seed=0), 40)
+    rollouts = [collector.collect() for _ in range(4)]
+    running, length, returns, lengths = np.zeros(4), np.zeros(4, dtype=int), [], []
+    for ro in rollouts:
+        for t in range(40):
+            running += ro.rewards[t] * ro.valid[t]
+            length += ro.valid[t]
+            for i in np.flatnonzero(ro.terminated[t] | ro.truncated[t]):
+                returns.append(running[i])
+                lengths.append(length[i])
+                running[i], length[i] = 0.0, 0
+    assert len(set(lengths)) > 3  # varied lengths, several per rollout
+    assert collector.episode_lengths == lengths and collector.episode_returns == returns

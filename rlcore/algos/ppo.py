@@ -134,22 +134,24 @@ class LossHead:
         self.advantages = normalize_advantages(advantages) if normalize else advantages
         self.clip_range, self.clip_range_vf = clip_range, clip_range_vf
         self.vf_coef, self.ent_coef, self.kl_coef = vf_coef, ent_coef, kl_coef
+        self.n = len(advantages)
+        self.g_surrogate = self.advantages * (-1.0 / self.n)  # d(-mean rho A) / d rho, per sample
 
     def __call__(self, log_prob, entropy, value):
-        B, A, eps, eps_vf = len(log_prob), self.advantages, self.clip_range, self.clip_range_vf
+        B, A, eps, eps_vf = self.n, self.advantages, self.clip_range, self.clip_range_vf
         log_ratio = log_prob - self.old_log_prob
         ratio = np.exp(log_ratio)
         approx_kl = (ratio - 1 - log_ratio).sum() / B  # sums / B: np.mean's arithmetic with less overhead
         surrogate = ratio * A
         if eps is None:
-            policy_loss, g_ratio = -surrogate.sum() / B, -A / B
+            policy_loss, g_ratio = -surrogate.sum() / B, self.g_surrogate
         else:
-            clipped = np.clip(ratio, 1.0 - eps, 1.0 + eps) * A
+            clipped = np.minimum(np.maximum(ratio, 1.0 - eps), 1.0 + eps) * A
             policy_loss = -np.minimum(surrogate, clipped).sum() / B
-            g_ratio = np.where(surrogate <= clipped, -A / B, 0.0)
+            g_ratio = np.where(surrogate <= clipped, self.g_surrogate, 0.0)
         error = value - self.returns
         if eps_vf is None:
-            v_loss, g_v = np.vdot(error, error) / B, 2.0 * error / B
+            v_loss, g_v = np.vdot(error, error) / B, error * (2.0 * self.vf_coef / B)
         else:
             delta = value - self.old_values
             inside = np.abs(delta) <= eps_vf
@@ -158,7 +160,7 @@ class LossHead:
             v_loss = np.maximum(sq, sq_clipped).sum() / B
             g_clipped = error_clipped * inside
             g_v = np.where(sq > sq_clipped, 2.0 * error, np.where(sq < sq_clipped, 2.0 * g_clipped,
-                                                                  error + g_clipped)) / B
+                                                                  error + g_clipped)) * (self.vf_coef / B)
         loss = policy_loss + self.vf_coef * v_loss
         g_log_prob = g_ratio * ratio
         g_entropy = None
@@ -167,10 +169,9 @@ class LossHead:
             g_entropy = np.full(B, -self.ent_coef / B, dtype=log_prob.dtype)
         if self.kl_coef > 0:
             loss += self.kl_coef * approx_kl
-            g_log_prob = g_log_prob + self.kl_coef * (ratio - 1) / B
+            g_log_prob += (ratio - 1) * (self.kl_coef / B)
         dtype = log_prob.dtype
-        return loss, approx_kl, (g_log_prob.astype(dtype, copy=False), g_entropy,
-                                 (self.vf_coef * g_v).astype(dtype, copy=False))
+        return loss, approx_kl, (g_log_prob.astype(dtype, copy=False), g_entropy, g_v.astype(dtype, copy=False))
 
 
 class PPO:

@@ -109,16 +109,19 @@ class RolloutCollector:
             self.obs, rewards[t], terminated[t], truncated[t], _ = self.envs.step(env_action)
             valid[t] = ~self.reset_next
             self.reset_next = terminated[t] | truncated[t]
-            self._track_episodes(rewards[t], valid[t])
+        self._track_episodes(rewards, valid, terminated | truncated)
         obs[T] = self.obs
         values[T] = self.policy.value(self.obs)
         self.steps += int(valid.sum())
         return Rollout(obs, actions, log_probs, values, rewards, terminated, truncated, valid)
 
-    def _track_episodes(self, reward, valid):
-        self.running_return += reward * valid
-        self.running_length += valid
-        for i in np.flatnonzero(self.reset_next):
-            self.episode_returns.append(float(self.running_return[i]))
-            self.episode_lengths.append(int(self.running_length[i]))
-            self.running_return[i], self.running_length[i] = 0.0, 0
+    def _track_episodes(self, rewards, valid, ends):
+        """Record the episodes that ended in this rollout, in order of ending; carry the others' sums over."""
+        steps = np.concatenate([self.running_length[None], valid]).cumsum(0)[1:]
+        sums = np.concatenate([self.running_return[None], rewards * valid]).cumsum(0)[1:]  # float64, in step order
+        start_sum, start_steps = np.zeros(len(valid[0])), np.zeros(len(valid[0]), dtype=np.int64)
+        for t, i in zip(*np.nonzero(ends)):
+            self.episode_returns.append(float(sums[t, i] - start_sum[i]))
+            self.episode_lengths.append(int(steps[t, i] - start_steps[i]))
+            start_sum[i], start_steps[i] = sums[t, i], steps[t, i]
+        self.running_return, self.running_length = sums[-1] - start_sum, steps[-1] - start_steps
