@@ -423,3 +423,18 @@ def test_fused_kernel_follows_replaced_parameters_and_refuses_stale_backward():
         net.actor.out.bias.add_(1.0)  # modified between forward and backward
     with pytest.raises(RuntimeError, match="modified in place"):
         log_prob.sum().backward()
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_divergence_check_names_the_parameter_that_is_not_finite(flat):
+    from rlcore.training.divergence import TrainingDiverged, check_finite
+
+    net = ActorCritic(4, 2, True)
+    if flat:
+        flatten_parameters(net)
+    assert (flat_view(list(net.parameters())) is not None) == flat
+    check_finite(net, {"policy_loss": 0.1}, 100, 1e6)  # finite: passes
+    with torch.no_grad():
+        net.critic.out.bias[0] = float("nan")
+    with pytest.raises(TrainingDiverged, match=r"critic\.out\.bias became NaN/inf after 100 steps"):
+        check_finite(net, {"policy_loss": 0.1}, 100, 1e6)
