@@ -73,7 +73,8 @@ class Adam:
         self.eps = validate.real(eps, "eps", low=0.0)
         self.param_groups = [{"lr": lr}]
         device, dtype = self.params[0].device, self.params[0].dtype
-        if all(p.device == device and p.dtype == dtype for p in self.params):  # m and v as one vector each
+        if all(p.device == device and p.dtype == dtype and p.is_contiguous() for p in self.params):
+            # m and v as one vector each, viewed per parameter
             total = sum(p.numel() for p in self.params)
             self._m_flat, self._v_flat = (torch.zeros(total, dtype=dtype, device=device) for _ in range(2))
             self.m, self.v = ([t.view_as(p) for t, p in zip(flat.split([p.numel() for p in self.params]), self.params)]
