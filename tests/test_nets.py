@@ -48,7 +48,8 @@ def test_hand_written_backprop_matches_autograd(discrete):
     critic = [p for m in linear_layers(net.critic.body) + [net.critic.out] for p in (m.weight, m.bias)]
     assert len(actor) == n_actor and len(actor) + len(critic) == len(params)
     layout = gradient_layout(actor + critic)
-    assert torch.autograd.gradcheck(lambda *p: FusedActorCritic.apply(obs, actions, discrete, n_actor, layout, *p),
+    assert torch.autograd.gradcheck(lambda *p: FusedActorCritic.apply(obs, actions, discrete, n_actor,
+                                                                      [q.detach().numpy() for q in p], layout, *p),
                                     actor + critic)
     # and its forward pass equals the plain modules'
     for got, want in zip(fused_evaluate_actions(net, obs, actions), net.evaluate_actions(obs, actions)):

@@ -152,10 +152,9 @@ class FusedActorCritic(torch.autograd.Function):
     """``(log_prob, entropy, value)`` of an :class:`ActorCritic` as one autograd node (Chapter 7, §7.5)."""
 
     @staticmethod
-    def forward(ctx, obs, actions, discrete, n_actor, layout, *params):
-        """The plain modules' forward pass, in numpy; ``layout`` (:func:`gradient_layout`) places the gradients
-        (Chapter 7, §7.5)."""
-        arrays = [p.detach().numpy() for p in params]
+    def forward(ctx, obs, actions, discrete, n_actor, arrays, layout, *params):
+        """The plain modules' forward pass, in numpy; ``arrays`` are numpy views of ``params``, ``layout``
+        (:func:`gradient_layout`) places their gradients (Chapter 7, §7.5)."""
         log_prob, entropy, value, ctx.state = _evaluate(obs, actions, discrete, arrays, n_actor)
         ctx.layout, ctx.params, ctx.versions = layout, params, [p._version for p in params]
         return torch.from_numpy(log_prob), torch.from_numpy(entropy), torch.from_numpy(value)
@@ -167,7 +166,7 @@ class FusedActorCritic(torch.autograd.Function):
         _check_unmodified(ctx)
         grads = _gradients(ctx.state, *(None if g is None else g.numpy() for g in (g_log_prob, g_entropy, g_value)),
                            ctx.layout)
-        return (None, None, None, None, None, *grads)
+        return (None, None, None, None, None, None, *grads)
 
 
 class FusedLoss(torch.autograd.Function):
@@ -261,8 +260,9 @@ def _kernel_inputs(net):
 
 def fused_evaluate_actions(net, obs: torch.Tensor, actions: torch.Tensor):
     """``(log_prob, entropy, value)`` through :class:`FusedActorCritic` (Chapter 7, §7.5)."""
-    params, n_actor, _, layout = _kernel_inputs(net)
-    return FusedActorCritic.apply(obs.contiguous(), actions.contiguous(), net.discrete, n_actor, layout, *params)
+    params, n_actor, arrays, layout = _kernel_inputs(net)
+    return FusedActorCritic.apply(obs.contiguous(), actions.contiguous(), net.discrete, n_actor, arrays, layout,
+                                  *params)
 
 
 def fused_loss(net, obs: torch.Tensor, actions: torch.Tensor, head) -> tuple[torch.Tensor, torch.Tensor]:

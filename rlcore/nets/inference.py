@@ -74,7 +74,6 @@ class NumpyPolicy:
 
         actor = arrays(linear_layers(net.actor.body) + [net.actor.out])
         critic = arrays(linear_layers(net.critic.body) + [net.critic.out])
-        self.actor = [(w.T.copy(), b.copy()) for w, b in actor]  # the actor alone, for greedy()
         self.joint = []
         for k, ((wa, ba), (wc, bc)) in enumerate(zip(actor, critic)):
             if k == 0:
@@ -121,7 +120,7 @@ class NumpyPolicy:
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
         """The most likely action (Chapter 7, §7.5)."""
-        out = self._mlp(self.actor, np.asarray(obs, dtype=np.float32))
+        out = self.forward(obs)[0]
         return out.argmax(-1) if self.net.discrete else out
 
 

@@ -14,8 +14,6 @@ import torch
 
 from ..base import validate
 
-_last_flat: tuple = ((), [], None)  # (tensors, their data pointers, flat view): clipping's answer, reused by Adam
-
 
 def flat_view(tensors: list[torch.Tensor]) -> torch.Tensor | None:
     """One 1-D tensor over ``tensors`` if they lie back to back, in order, in one storage (contiguous, one dtype),
@@ -23,31 +21,22 @@ def flat_view(tensors: list[torch.Tensor]) -> torch.Tensor | None:
 
     The fused kernel (:mod:`rlcore.nets.fused`) lays a network's parameters and their gradients out
     this way, so that clipping and Adam take one call for the whole network instead of one per tensor.
-    The last answer is remembered: asked again about the same tensors at the same addresses (Adam's
-    step right after clipping), it is returned without walking the list.
     """
-    global _last_flat
     if not tensors:
         return None
-    pointers = [t.data_ptr() for t in tensors]
-    cached, cached_pointers, flat = _last_flat
-    if pointers == cached_pointers and len(cached) == len(tensors) and all(a is b for a, b in zip(cached, tensors)):
-        return flat
     first = tensors[0]
     dtype, itemsize = first.dtype, first.element_size()
-    start = end = pointers[0]
-    for t, pointer in zip(tensors, pointers):
-        if pointer != end or t.dtype != dtype or not t.is_contiguous():
+    start = end = first.data_ptr()
+    for t in tensors:
+        if t.data_ptr() != end or t.dtype != dtype or not t.is_contiguous():
             return None
         end += t.numel() * itemsize
     storage = first.untyped_storage()
     base = storage.data_ptr()
     if end > base + storage.nbytes():  # adjacent memory, but not one allocation
         return None
-    flat = torch.empty(0, dtype=dtype, device=first.device).set_(storage, (start - base) // itemsize,
+    return torch.empty(0, dtype=dtype, device=first.device).set_(storage, (start - base) // itemsize,
                                                                   ((end - start) // itemsize,))
-    _last_flat = (tuple(tensors), pointers, flat)
-    return flat
 
 
 class Adam:
@@ -133,7 +122,7 @@ class Adam:
         moments each lie in one buffer and every parameter has a gradient and the same step count; returns
         whether it was taken."""
         params, counts = self.params, self.step_counts
-        if not self.fused or self._m_flat is None or counts[0] != counts[-1] or min(counts) != max(counts):
+        if not self.fused or self._m_flat is None or min(counts) != max(counts):
             return False
         grads = [p.grad for p in params]
         if any(g is None for g in grads):
